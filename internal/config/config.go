@@ -1,0 +1,102 @@
+// Package config reads Firebreak's settings from the environment, once, at start.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Isolation modes.
+const (
+	IsolationSG     = "sg"
+	IsolationSGNACL = "sg+nacl"
+)
+
+// Config is everything the containment function can be told.
+type Config struct {
+	TopicARN       string
+	EvidenceBucket string
+	DryRun         bool
+	ContainMin     float64
+	NotifyMin      float64
+	Isolation      string
+	// AccountID is the account the function runs in; empty means "ask STS".
+	AccountID string
+}
+
+// NACL reports whether the network-ACL hard cut is on.
+func (c Config) NACL() bool { return c.Isolation == IsolationSGNACL }
+
+var (
+	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	accountID = regexp.MustCompile(`^\d{12}$`)
+)
+
+// FromEnv reads and validates the configuration. Every problem is reported at
+// once, each naming the variable, so a bad deployment fails with one clear message.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{Isolation: IsolationSG, ContainMin: 7, NotifyMin: 4}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+
+	c.TopicARN = strings.TrimSpace(getenv("FIREBREAK_TOPIC_ARN"))
+	switch {
+	case c.TopicARN == "":
+		bad("FIREBREAK_TOPIC_ARN", "required: the SNS topic ARN reports are published to")
+	case !topicARN.MatchString(c.TopicARN):
+		bad("FIREBREAK_TOPIC_ARN", "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.TopicARN)
+	}
+	c.EvidenceBucket = strings.TrimSpace(getenv("FIREBREAK_EVIDENCE_BUCKET"))
+	switch {
+	case c.EvidenceBucket == "":
+		bad("FIREBREAK_EVIDENCE_BUCKET", "required: the S3 bucket the pre-change evidence is written to")
+	case !bucket.MatchString(c.EvidenceBucket):
+		bad("FIREBREAK_EVIDENCE_BUCKET", "%q is not a valid S3 bucket name", c.EvidenceBucket)
+	}
+	if v := strings.TrimSpace(getenv("FIREBREAK_DRY_RUN")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("FIREBREAK_DRY_RUN", "%q is not true or false", v)
+		}
+		c.DryRun = b
+	}
+	severity := func(name string, dst *float64) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 10 {
+			bad(name, "%q is not a severity between 0 and 10", v)
+			return
+		}
+		*dst = f
+	}
+	severity("FIREBREAK_CONTAIN_MIN_SEVERITY", &c.ContainMin)
+	severity("FIREBREAK_NOTIFY_MIN_SEVERITY", &c.NotifyMin)
+	if c.NotifyMin > c.ContainMin {
+		bad("FIREBREAK_NOTIFY_MIN_SEVERITY", "%v is above FIREBREAK_CONTAIN_MIN_SEVERITY %v: contained findings would not be reported", c.NotifyMin, c.ContainMin)
+	}
+	if v := strings.TrimSpace(getenv("FIREBREAK_ISOLATION")); v != "" {
+		if v != IsolationSG && v != IsolationSGNACL {
+			bad("FIREBREAK_ISOLATION", "%q is not %q or %q", v, IsolationSG, IsolationSGNACL)
+		}
+		c.Isolation = v
+	}
+	if v := strings.TrimSpace(getenv("FIREBREAK_ACCOUNT_ID")); v != "" {
+		if !accountID.MatchString(v) {
+			bad("FIREBREAK_ACCOUNT_ID", "%q is not a 12-digit account id", v)
+		}
+		c.AccountID = v
+	}
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
