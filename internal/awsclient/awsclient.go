@@ -1,0 +1,140 @@
+// Package awsclient builds the SDK clients Firebreak uses, once per account and
+// Region, with retries sized for EC2's throttling.
+package awsclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/firebreak-ir/firebreak/internal/awsapi"
+)
+
+// DefaultMaxAttempts is used unless AWS_MAX_ATTEMPTS says otherwise. EC2's
+// mutating buckets refill at 5 per second, so a containment during a burst must
+// outlast several throttles rather than give up after the SDK's default 3.
+const DefaultMaxAttempts = 8
+
+// ErrOtherAccount means the finding names an account the function cannot act in.
+var ErrOtherAccount = errors.New("the resource is in another account")
+
+// Factory hands out one set of clients per account and Region. Only the
+// function's own account is supported today; the seam is here so that a member
+// account can later be reached through an assumed role.
+type Factory struct {
+	base aws.Config
+	sts  awsapi.STS
+
+	mu      sync.Mutex
+	own     string
+	clients map[string]awsapi.Clients
+}
+
+// Load reads the shared AWS configuration (AWS_REGION, AWS_ENDPOINT_URL,
+// AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, credentials) the way the SDK documents.
+// ownAccount may be empty: it is then asked of STS once, when first needed.
+func Load(ctx context.Context, ownAccount string) (*Factory, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	cfg.Retryer = retryer(cfg.RetryMode, cfg.RetryMaxAttempts)
+	return New(cfg, ownAccount), nil
+}
+
+// New builds a factory over an explicit configuration (tests, simulator).
+func New(cfg aws.Config, ownAccount string) *Factory {
+	return &Factory{base: cfg, own: ownAccount, sts: sts.NewFromConfig(cfg), clients: map[string]awsapi.Clients{}}
+}
+
+// retryer keeps the SDK's backoff but drops its client-side retry quota: a
+// containment must not fail because earlier calls in the process were throttled.
+func retryer(mode aws.RetryMode, attempts int) func() aws.Retryer {
+	if attempts == 0 {
+		attempts = DefaultMaxAttempts
+	}
+	standard := func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.RateLimiter = ratelimit.None
+	}
+	if mode == aws.RetryModeAdaptive {
+		return func() aws.Retryer {
+			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, standard)
+			})
+		}
+	}
+	return func() aws.Retryer { return retry.NewStandard(standard) }
+}
+
+// Region is the Region the function runs in.
+func (f *Factory) Region() string { return f.base.Region }
+
+// OwnAccount returns the account the function's credentials belong to.
+func (f *Factory) OwnAccount(ctx context.Context) (string, error) {
+	f.mu.Lock()
+	own := f.own
+	f.mu.Unlock()
+	if own != "" {
+		return own, nil
+	}
+	out, err := f.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("asking STS which account this is: %w", err)
+	}
+	f.mu.Lock()
+	f.own = aws.ToString(out.Account)
+	f.mu.Unlock()
+	return aws.ToString(out.Account), nil
+}
+
+// For returns the clients for an account and Region, building them on first use.
+func (f *Factory) For(ctx context.Context, account, region string) (awsapi.Clients, error) {
+	own, err := f.OwnAccount(ctx)
+	if err != nil {
+		return awsapi.Clients{}, err
+	}
+	if account != "" && account != own {
+		return awsapi.Clients{}, fmt.Errorf("%w: %s, while Firebreak runs in %s", ErrOtherAccount, account, own)
+	}
+	if region == "" {
+		region = f.base.Region
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[region]; ok {
+		return c, nil
+	}
+	cfg := f.base.Copy()
+	cfg.Region = region
+	c := awsapi.Clients{
+		EC2:         ec2.NewFromConfig(cfg),
+		AutoScaling: autoscaling.NewFromConfig(cfg),
+		ELB:         elb.NewFromConfig(cfg),
+		ELBV2:       elbv2.NewFromConfig(cfg),
+		SNS:         sns.NewFromConfig(cfg),
+		// A custom endpoint (a simulator, an S3-compatible store) cannot serve
+		// virtual-hosted bucket names, so path style is used there.
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = customEndpoint() }),
+	}
+	f.clients[region] = c
+	return c, nil
+}
+
+func customEndpoint() bool {
+	return os.Getenv("AWS_ENDPOINT_URL") != "" || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
+}

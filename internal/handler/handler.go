@@ -1,0 +1,292 @@
+// Package handler is the containment Lambda's logic: decode the event, decide,
+// run the runbook, report. functions/contain only wires it to the Lambda runtime.
+package handler
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/awsclient"
+	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/finding"
+	"github.com/firebreak-ir/firebreak/internal/notify"
+	"github.com/firebreak-ir/firebreak/internal/policy"
+	"github.com/firebreak-ir/firebreak/internal/report"
+	"github.com/firebreak-ir/firebreak/internal/runbook"
+)
+
+// Clients gives the AWS clients for an account and Region
+// (awsclient.Factory in production, an in-memory AWS in tests and the demo).
+type Clients interface {
+	For(ctx context.Context, account, region string) (awsapi.Clients, error)
+	Region() string
+}
+
+// ErrIsolationFailed is returned (after the report is published) when the
+// instance could not be isolated, so that Lambda retries the event.
+var ErrIsolationFailed = errors.New("isolation failed")
+
+// Handler handles one event at a time; it is safe for concurrent use.
+type Handler struct {
+	cfg     config.Config
+	clients Clients
+	log     *slog.Logger
+	now     func() time.Time
+	runOpts runbook.Options
+
+	mu       sync.Mutex
+	runbooks map[string]*runbook.Runbook
+}
+
+// Option changes a Handler's defaults (tests, benchmarks, the demo).
+type Option func(*Handler)
+
+// WithClock sets the clock.
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
+// WithRunbookOptions overrides runbook settings such as the snapshot back-off.
+func WithRunbookOptions(f func(*runbook.Options)) Option {
+	return func(h *Handler) { f(&h.runOpts) }
+}
+
+// New returns a Handler.
+func New(cfg config.Config, clients Clients, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{cfg: cfg, clients: clients, log: log, now: time.Now, runbooks: map[string]*runbook.Runbook{}}
+	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log}
+	for _, o := range opts {
+		o(h)
+	}
+	h.runOpts.Now = h.now
+	return h
+}
+
+// Handle processes one event. It returns one report, or several for a
+// Security Hub action naming several instances. The error is non-nil only
+// when retrying can help: bad input, isolation failure, or an unpublished report.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Report, error) {
+	in, err := finding.Parse(raw)
+	if err != nil {
+		h.log.ErrorContext(ctx, "rejecting event", "error", err)
+		return nil, fmt.Errorf("nothing was changed: %w", err)
+	}
+	v := policy.Decide(in, policy.Thresholds{Contain: h.cfg.ContainMin, Notify: h.cfg.NotifyMin})
+	targets := []string{v.InstanceID}
+	if in.Source == finding.SourceSecurityHub && v.Decision == report.Contain {
+		targets = v.Instances
+	}
+	reports := make([]*report.Report, len(targets))
+	var errs []error
+	for i, id := range targets {
+		rep, err := h.one(ctx, in, raw, v, id)
+		reports[i] = rep
+		errs = append(errs, err)
+	}
+	return reports, errors.Join(errs...)
+}
+
+func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v policy.Verdict, instanceID string) (*report.Report, error) {
+	rep := h.base(in, v, instanceID)
+	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingID(in), "source", in.Source)
+	var runErr error
+	var prior string
+	if rep.Decision == report.Contain {
+		prior, runErr = h.contain(ctx, rep, raw)
+	}
+	rep.FinishedAt = h.now().UTC()
+	log.InfoContext(ctx, "decided", "finalDecision", rep.Decision, "reason", rep.Reason, "alreadyContained", rep.AlreadyContained, "failed", len(rep.Failed()))
+	if quiet := quiet(rep, prior); quiet != "" {
+		log.InfoContext(ctx, "not published", "why", quiet)
+		return rep, runErr
+	}
+	// The report goes to SNS and beside the evidence at the same time.
+	stored := async(func() error {
+		if rep.DryRun || rep.Evidence == nil {
+			return nil
+		}
+		return h.storeReport(ctx, rep)
+	})
+	err := h.publish(ctx, rep)
+	if err != nil {
+		log.ErrorContext(ctx, "report not published", "error", err)
+	}
+	// A report that could not be kept beside the evidence fails the
+	// invocation, so the Errors alarm and the on-failure queue show it.
+	serr := <-stored
+	if serr != nil {
+		log.ErrorContext(ctx, "report not stored with the evidence", "error", serr)
+	}
+	return rep, errors.Join(runErr, err, serr)
+}
+
+func async(f func() error) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- f() }()
+	return ch
+}
+
+// quiet says why a report is not worth a notification, or "" when it is.
+// Ignored events are noise, and GuardDuty re-publishes a finding every 15 min
+// to 6 h: a re-delivery for an instance already contained for that same
+// finding costs one read and no write.
+func quiet(rep *report.Report, priorFinding string) string {
+	switch {
+	case rep.Decision == report.Ignore:
+		return "ignored"
+	case rep.AlreadyContained && rep.Source != finding.SourceManual && rep.Finding != nil && rep.Finding.ID == priorFinding:
+		return "re-delivery of the finding the instance was contained for"
+	}
+	return ""
+}
+
+// base fills what is known before touching AWS.
+func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *report.Report {
+	now := h.now().UTC()
+	rep := &report.Report{Decision: v.Decision, Reason: v.Reason, InstanceID: instanceID, Instances: v.Instances,
+		// The deployment's dry-run setting wins: an observe-only deployment
+		// never mutates, whatever a request asks.
+		DryRun: h.cfg.DryRun || in.DryRun(), Source: in.Source, Steps: []report.Step{}, StartedAt: now,
+		AccountID: in.AccountID(), Region: orDefault(in.Region(), h.clients.Region())}
+	if f := in.Finding; f != nil {
+		rep.Finding = &report.Finding{ID: f.ID, Type: f.Type, Severity: f.Severity, AccountID: f.AccountID, Region: f.Region,
+			ResourceRole: f.ResourceRole(), Title: f.Title, Count: f.Count(), Sample: f.IsSample()}
+		rep.CaseID = f.ID
+	}
+	if in.Manual != nil {
+		rep.CaseID = in.Manual.CaseID
+	}
+	if rep.CaseID == "" {
+		rep.CaseID = in.Source + "-" + now.Format("20060102T150405Z")
+	}
+	rep.CaseID = safeKey(rep.CaseID)
+	return rep
+}
+
+// contain runs the runbook for rep.InstanceID and folds its outcome into rep.
+// It returns the finding an earlier containment of the instance was for.
+func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (string, error) {
+	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
+	if errors.Is(err, awsclient.ErrOtherAccount) {
+		rep.Decision = report.Notify
+		rep.Reason += "; not contained: " + err.Error() + " (cross-account containment is not configured)"
+		return "", nil
+	}
+	if err != nil {
+		rep.Steps = []report.Step{{Name: report.StepCapture, Status: report.Failed, Error: "ClientSetup", Message: err.Error(),
+			Detail: "could not reach AWS; nothing was changed"}}
+		return "", fmt.Errorf("%w: %w", ErrIsolationFailed, err)
+	}
+	rb := h.runbook(rep.AccountID, rep.Region, api)
+	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
+		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun, Event: raw})
+	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
+	switch {
+	case out.Exempt:
+		rep.Decision = report.Notify
+		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", runbook.TagExempt, rep.Reason)
+	case out.AlreadyContained:
+		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
+	case out.NotFound:
+		rep.Reason += fmt.Sprintf("; the instance was not found in account %s, Region %s", rep.AccountID, rep.Region)
+	}
+	if out.IsolationFailed {
+		return out.PriorFindingID, fmt.Errorf("%w for %s", ErrIsolationFailed, rep.InstanceID)
+	}
+	return out.PriorFindingID, nil
+}
+
+// storeReport keeps the final report beside the evidence: it records what was
+// changed (groups, ACL entries) for whoever undoes the containment.
+func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
+	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
+	var body []byte
+	if err == nil {
+		body, err = json.MarshalIndent(rep, "", "  ")
+	}
+	if err == nil {
+		sum := sha256.Sum256(body)
+		_, err = api.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rep.Evidence.Bucket),
+			Key:  aws.String(runbook.EvidenceKey(rep.AccountID, rep.Region, rep.InstanceID, rep.CaseID, "report.json")),
+			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
+			ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(b64(sum[:]))})
+	}
+	if err != nil {
+		return fmt.Errorf("storing the report of %s beside the evidence: %w", rep.InstanceID, err)
+	}
+	return nil
+}
+
+func (h *Handler) publish(ctx context.Context, rep *report.Report) error {
+	api, err := h.clients.For(ctx, "", h.clients.Region())
+	if err != nil {
+		return fmt.Errorf("publishing report for %s: %w", rep.InstanceID, err)
+	}
+	_, err = notify.Publish(ctx, api.SNS, h.cfg.TopicARN, rep)
+	return err
+}
+
+func (h *Handler) runbook(account, region string, api awsapi.Clients) *runbook.Runbook {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := account + "/" + region
+	rb, ok := h.runbooks[key]
+	if !ok {
+		rb = runbook.New(api, h.runOpts)
+		h.runbooks[key] = rb
+	}
+	return rb
+}
+
+func findingID(in *finding.Input) string {
+	if in.Finding != nil {
+		return in.Finding.ID
+	}
+	return ""
+}
+
+func findingIDOf(rep *report.Report) string {
+	if rep.Finding != nil {
+		return rep.Finding.ID
+	}
+	return rep.CaseID
+}
+
+func findingTypeOf(rep *report.Report) string {
+	if rep.Finding != nil {
+		return rep.Finding.Type
+	}
+	return "manual"
+}
+
+func orDefault(v, d string) string {
+	if v == "" {
+		return d
+	}
+	return v
+}
+
+var unsafeKey = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// safeKey keeps case ids usable as one S3 key segment and one tag value.
+func safeKey(s string) string {
+	s = unsafeKey.ReplaceAllString(s, "-")
+	if len(s) > 128 {
+		s = s[:128]
+	}
+	return s
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -1,0 +1,185 @@
+// Package runbook contains a compromised EC2 instance: capture, protect,
+// isolate, detach, deregister, snapshot and tag, in that order of reporting,
+// each step starting as soon as what it depends on is known.
+package runbook
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/report"
+)
+
+// Options are the runbook's settings; they do not change between runs.
+type Options struct {
+	EvidenceBucket string
+	// NACL adds the network-ACL hard cut to the security-group isolation.
+	NACL bool
+	// SnapshotBackoff is how long to wait after SnapshotCreationPerVolumeRateExceeded
+	// (AWS asks for at least 15 s).
+	SnapshotBackoff time.Duration
+	// SnapshotReuseWindow: snapshots Firebreak took of the instance within this
+	// window are this containment's set, so retries never take a second set.
+	SnapshotReuseWindow time.Duration
+	Now                 func() time.Time
+	Logger              *slog.Logger
+}
+
+// Target is one instance to contain and why.
+type Target struct {
+	InstanceID string
+	AccountID  string
+	Region     string
+	// CaseID names this containment in evidence keys: the finding id, or a
+	// manual request's id.
+	CaseID      string
+	FindingID   string
+	FindingType string
+	Reason      string
+	DryRun      bool
+	// Event is the raw event, kept with the evidence.
+	Event []byte
+}
+
+// Outcome is what the runbook did.
+type Outcome struct {
+	Steps            []report.Step
+	Evidence         *report.Evidence
+	NACLEntries      []report.NACLEntry
+	AlreadyContained bool
+	// PriorFindingID is the finding an earlier containment was for (from the
+	// instance's tags), so a re-delivery of the same finding can stay quiet.
+	PriorFindingID string
+	// Exempt is set when the live instance carries firebreak:exempt=true:
+	// nothing was changed.
+	Exempt bool
+	// NotFound is set when the instance does not exist in this account and Region.
+	NotFound bool
+	// IsolationFailed tells the caller to let Lambda retry.
+	IsolationFailed bool
+}
+
+// Runbook runs containments in one account and Region. It is safe for
+// concurrent use and remembers the isolation groups it found or made.
+type Runbook struct {
+	api    awsapi.Clients
+	opt    Options
+	groups *groupCache
+}
+
+// New returns a runbook over the given clients.
+func New(api awsapi.Clients, opt Options) *Runbook {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.SnapshotBackoff == 0 {
+		opt.SnapshotBackoff = 15 * time.Second
+	}
+	if opt.SnapshotReuseWindow == 0 {
+		opt.SnapshotReuseWindow = 24 * time.Hour
+	}
+	return &Runbook{api: api, opt: opt, groups: newGroupCache()}
+}
+
+// run is one containment's state.
+type run struct {
+	*Runbook
+	t    Target
+	inst *instance
+	log  *slog.Logger
+	now  time.Time
+}
+
+// Run contains t.InstanceID. It never returns early on a step's failure: every
+// step that does not depend on the failed one still runs, and all are reported.
+func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
+	r := &run{Runbook: rb, t: t, now: rb.opt.Now().UTC(),
+		log: rb.opt.Logger.With("instance", t.InstanceID, "case", t.CaseID, "dryRun", t.DryRun)}
+
+	// Round trip 1: the live instance, and (on a cold start) the isolation groups.
+	groups := rb.groups.prefetch(ctx, rb.api.EC2)
+	inst, err := describeInstance(ctx, rb.api.EC2, t.InstanceID)
+	if err != nil {
+		out := Outcome{Steps: r.allSteps(failed(report.StepCapture, "could not read the live instance; nothing was changed", err, nil),
+			report.Skipped, "not attempted: the instance could not be read")}
+		out.NotFound = hasCode(err, "InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
+		// Not found will not get better with a retry; anything else might.
+		out.IsolationFailed = !out.NotFound
+		return out
+	}
+	r.inst = inst
+	if v := inst.Tags[TagExempt]; v == "true" {
+		return Outcome{Exempt: true, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "instance is exempt (%s=true): nothing captured or changed", TagExempt),
+			report.Skipped, "instance is exempt: nothing changed")}
+	}
+	if inst.contained() {
+		return Outcome{AlreadyContained: true, PriorFindingID: inst.Tags[TagFindingID], Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+			"already contained at %s (case %s): nothing repeated", inst.Tags[TagContainedAt], inst.Tags[TagCaseID]),
+			report.Skipped, "already contained: nothing repeated")}
+	}
+	if inst.Tags[TagStatus] == StatusContained {
+		r.log.WarnContext(ctx, "status tag says contained but an interface is not isolated: containing again")
+	}
+	if inst.State == "terminated" || inst.State == "shutting-down" {
+		return Outcome{Steps: r.allSteps(step(report.StepCapture, report.NotApplicable, nil, "instance is %s: nothing left to contain", inst.State),
+			report.NotApplicable, "instance is "+inst.State)}
+	}
+
+	// Round trip 2 onwards. Reads for the evidence run beside the changes that
+	// do not alter what they read; detach is issued together with the final
+	// isolation swap so the group never sees an isolated member.
+	f := r.gather(ctx)
+	protect := async(func() (report.Step, error) { return r.protect(ctx), nil })
+	detach := async(func() (report.Step, error) { return r.detach(ctx, f), nil })
+	isolate := async(func() (isolation, error) { return r.isolate(ctx, groups, f), nil })
+	deregister := async(func() (report.Step, error) { return r.deregister(ctx, f), nil })
+	snapshot := async(func() (report.Step, error) { return r.snapshot(ctx, f), nil })
+	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
+
+	// The status tag is written beside the final swap; if isolation then
+	// fails, it is overwritten (and a retry checks the groups, not only the tag).
+	tagged := async(func() (report.Step, error) {
+		if <-f.swapIssued {
+			return r.tag(ctx, StatusContained), nil
+		}
+		return report.Step{}, nil
+	})
+	iso, _ := isolate.wait()
+	tag, _ := tagged.wait()
+	if iso.step.Status == report.Failed {
+		tag = r.tag(ctx, StatusIsolationFailed)
+	}
+	cap, _ := capture.wait()
+	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), must(snapshot), tag}
+	for _, s := range steps {
+		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
+	}
+	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.step.Status == report.Failed}
+}
+
+func must(f *future[report.Step]) report.Step {
+	s, _ := f.wait()
+	return s
+}
+
+// allSteps reports the first step as given and every other step with one status.
+func (r *run) allSteps(first report.Step, rest report.Status, detail string) []report.Step {
+	steps := []report.Step{first}
+	for _, name := range report.StepNames[1:] {
+		steps = append(steps, report.Step{Name: name, Status: rest, Detail: detail})
+	}
+	return steps
+}
+
+// plan is the status a step reports for work it did (or, in a dry run, would do).
+func (r *run) plan() report.Status {
+	if r.t.DryRun {
+		return report.Planned
+	}
+	return report.Done
+}
