@@ -26,3 +26,6 @@ func (f Factory) For(_ context.Context, account, region string) (awsapi.Clients,
 	}
 	return f.W.Clients(), nil
 }
+
+// OwnAccount is the world's account.
+func (f Factory) OwnAccount(context.Context) (string, error) { return f.W.Account(), nil }

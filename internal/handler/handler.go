@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
@@ -34,6 +35,8 @@ import (
 type Clients interface {
 	For(ctx context.Context, account, region string) (awsapi.Clients, error)
 	Region() string
+	// OwnAccount is the account the function runs in.
+	OwnAccount(ctx context.Context) (string, error)
 }
 
 // ErrIsolationFailed is returned (after the report is published) when the
@@ -85,8 +88,9 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Re
 	}
 	v := policy.Decide(in, policy.Thresholds{Contain: h.cfg.ContainMin, Notify: h.cfg.NotifyMin})
 	targets := []string{v.InstanceID}
-	if in.Source == finding.SourceSecurityHub && v.Decision == report.Contain {
-		targets = v.Instances
+	if in.Source == finding.SourceSecurityHub && v.Decision == report.Contain && len(v.Instances) > 0 {
+		// One report per instance, each about that instance alone.
+		targets, v.Instances = v.Instances, nil
 	}
 	reports := make([]*report.Report, len(targets))
 	var errs []error
@@ -122,6 +126,8 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 	err := h.publish(ctx, rep)
 	if err != nil {
 		log.ErrorContext(ctx, "report not published", "error", err)
+	} else {
+		log.InfoContext(ctx, "report published", "topic", h.cfg.TopicARN)
 	}
 	// A report that could not be kept beside the evidence fails the
 	// invocation, so the Errors alarm and the on-failure queue show it.
@@ -146,7 +152,7 @@ func quiet(rep *report.Report, priorFinding string) string {
 	switch {
 	case rep.Decision == report.Ignore:
 		return "ignored"
-	case rep.AlreadyContained && rep.Source != finding.SourceManual && rep.Finding != nil && rep.Finding.ID == priorFinding:
+	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil && rep.Finding.ID == priorFinding:
 		return "re-delivery of the finding the instance was contained for"
 	}
 	return ""
@@ -178,6 +184,16 @@ func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *
 // contain runs the runbook for rep.InstanceID and folds its outcome into rep.
 // It returns the finding an earlier containment of the instance was for.
 func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (string, error) {
+	if rep.AccountID == "" {
+		// A manual request may leave the account out: it means this one.
+		own, err := h.clients.OwnAccount(ctx)
+		if err != nil {
+			rep.Steps = []report.Step{{Name: report.StepCapture, Status: report.Failed, Error: errorCode(err), Message: err.Error(),
+				Detail: "could not tell which account this is; nothing was changed"}}
+			return "", fmt.Errorf("%w: %w", ErrIsolationFailed, err)
+		}
+		rep.AccountID = own
+	}
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	if errors.Is(err, awsclient.ErrOtherAccount) {
 		rep.Decision = report.Notify
@@ -219,7 +235,7 @@ func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
 	if err == nil {
 		sum := sha256.Sum256(body)
 		_, err = api.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rep.Evidence.Bucket),
-			Key:  aws.String(runbook.EvidenceKey(rep.AccountID, rep.Region, rep.InstanceID, rep.CaseID, "report.json")),
+			Key:  aws.String(ReportKey(rep)),
 			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
 			ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(b64(sum[:]))})
 	}
@@ -248,6 +264,20 @@ func (h *Handler) runbook(account, region string, api awsapi.Clients) *runbook.R
 		h.runbooks[key] = rb
 	}
 	return rb
+}
+
+// ReportKey is where a report is kept beside its evidence: one per attempt,
+// so a retry never erases what an earlier attempt changed.
+func ReportKey(rep *report.Report) string {
+	return runbook.EvidenceKey(rep.AccountID, rep.Region, rep.InstanceID, rep.CaseID, "report-"+rep.StartedAt.Format("20060102T150405.000Z")+".json")
+}
+
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return "Error"
 }
 
 func findingID(in *finding.Input) string {

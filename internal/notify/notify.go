@@ -6,7 +6,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"strconv"
 
@@ -112,11 +111,7 @@ func Publish(ctx context.Context, api awsapi.SNS, topicARN string, r *report.Rep
 	if err != nil {
 		return "", fmt.Errorf("publishing report for %s: %w", who, err)
 	}
-	id := aws.ToString(out.MessageId)
-	slog.InfoContext(ctx, "report published",
-		"instance", who, "status", aws.ToString(m.Attributes[AttrStatus].StringValue),
-		"topic", topicARN, "messageId", id, "bytes", m.Size())
-	return id, nil
+	return aws.ToString(out.MessageId), nil
 }
 
 // target names what the report is about, in printable ASCII, for errors and logs.

@@ -213,7 +213,17 @@ func (r *run) capture(ctx context.Context, f *facts) captured {
 	if r.t.DryRun {
 		return captured{step: step(report.StepCapture, report.Planned, []string{action}, "read %s; evidence not written in a dry run", detail)}
 	}
-	if _, err := r.putEvidence(ctx, ev.Key, body, sum[:]); err != nil {
+	// The first attempt's record is the pre-change one: a retry never
+	// overwrites it, and keeps its own (post-change) record beside it.
+	_, err = r.putEvidence(ctx, ev.Key, body, sum[:], true)
+	if hasCode(err, "PreconditionFailed") {
+		first := ev.Key
+		ev.Key = r.evidenceKey("capture-" + r.now.Format("20060102T150405.000Z") + ".json")
+		action = fmt.Sprintf("write s3://%s/%s (sha256 %s)", ev.Bucket, ev.Key, ev.SHA256)
+		detail += "; an earlier attempt's pre-change record is kept at " + first
+		_, err = r.putEvidence(ctx, ev.Key, body, sum[:], false)
+	}
+	if err != nil {
 		return captured{step: failed(report.StepCapture, "evidence read but not stored: "+detail, err, []string{action})}
 	}
 	if len(rec.Gaps) > 0 {
@@ -234,8 +244,13 @@ func EvidenceKey(account, region, instanceID, caseID, name string) string {
 
 // putEvidence stores an object with a SHA-256 checksum that S3 verifies; an
 // Object Lock bucket requires one.
-func (r *run) putEvidence(ctx context.Context, key string, body, sum []byte) (*s3.PutObjectOutput, error) {
+func (r *run) putEvidence(ctx context.Context, key string, body, sum []byte, onlyNew bool) (*s3.PutObjectOutput, error) {
+	var ifNoneMatch *string
+	if onlyNew {
+		ifNoneMatch = aws.String("*")
+	}
 	out, err := r.api.S3.PutObject(ctx, &s3.PutObjectInput{
+		IfNoneMatch:       ifNoneMatch,
 		Bucket:            aws.String(r.opt.EvidenceBucket),
 		Key:               aws.String(key),
 		Body:              bytes.NewReader(body),

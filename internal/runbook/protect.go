@@ -15,7 +15,7 @@ import (
 // protect keeps the evidence from being destroyed: termination protection,
 // shutdown behaviour "stop", and EBS volumes that outlive the instance.
 // ModifyInstanceAttribute takes one attribute per call, so each is its own call.
-func (r *run) protect(ctx context.Context) report.Step {
+func (r *run) protect(ctx context.Context, f *facts) report.Step {
 	type change struct {
 		what string
 		in   *ec2.ModifyInstanceAttributeInput
@@ -58,6 +58,10 @@ func (r *run) protect(ctx context.Context) report.Step {
 		actions = append(actions, c.what)
 	}
 	errs := each(changes, func(c change) error {
+		if c.in.BlockDeviceMappings != nil {
+			// Let the evidence read the volumes' delete-on-termination first.
+			_, _ = f.volumes.wait()
+		}
 		c.in.DryRun = aws.Bool(r.t.DryRun)
 		_, err := r.api.EC2.ModifyInstanceAttribute(ctx, c.in)
 		if r.t.DryRun {

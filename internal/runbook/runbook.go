@@ -134,7 +134,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// do not alter what they read; detach is issued together with the final
 	// isolation swap so the group never sees an isolated member.
 	f := r.gather(ctx)
-	protect := async(func() (report.Step, error) { return r.protect(ctx), nil })
+	protect := async(func() (report.Step, error) { return r.protect(ctx, f), nil })
 	detach := async(func() (report.Step, error) { return r.detach(ctx, f), nil })
 	isolate := async(func() (isolation, error) { return r.isolate(ctx, groups, f), nil })
 	deregister := async(func() (report.Step, error) { return r.deregister(ctx, f), nil })
