@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -197,7 +198,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	if errors.Is(err, awsclient.ErrOtherAccount) {
 		rep.Decision = report.Notify
-		rep.Reason += "; not contained: " + err.Error() + " (cross-account containment is not configured)"
+		addReason(rep, "not contained: "+err.Error()+" (cross-account containment is not configured)")
 		return "", nil
 	}
 	if err != nil {
@@ -216,7 +217,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	case out.AlreadyContained:
 		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
 	case out.NotFound:
-		rep.Reason += fmt.Sprintf("; the instance was not found in account %s, Region %s", rep.AccountID, rep.Region)
+		addReason(rep, fmt.Sprintf("the instance was not found in account %s, Region %s", rep.AccountID, rep.Region))
 	}
 	if out.IsolationFailed {
 		return out.PriorFindingID, fmt.Errorf("%w for %s", ErrIsolationFailed, rep.InstanceID)
@@ -299,6 +300,10 @@ func findingTypeOf(rep *report.Report) string {
 		return rep.Finding.Type
 	}
 	return "manual"
+}
+
+func addReason(rep *report.Report, more string) {
+	rep.Reason = strings.TrimSuffix(rep.Reason, ".") + "; " + more + "."
 }
 
 func orDefault(v, d string) string {
