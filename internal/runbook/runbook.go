@@ -23,8 +23,11 @@ type Options struct {
 	// SnapshotReuseWindow: snapshots Firebreak took of the instance within this
 	// window are this containment's set, so retries never take a second set.
 	SnapshotReuseWindow time.Duration
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	// RetryBase is the first wait before retrying a call that is not
+	// idempotent (doubling, up to 5 s).
+	RetryBase time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Target is one instance to contain and why.
@@ -79,6 +82,9 @@ func New(api awsapi.Clients, opt Options) *Runbook {
 	}
 	if opt.SnapshotBackoff == 0 {
 		opt.SnapshotBackoff = 15 * time.Second
+	}
+	if opt.RetryBase == 0 {
+		opt.RetryBase = 500 * time.Millisecond
 	}
 	if opt.SnapshotReuseWindow == 0 {
 		opt.SnapshotReuseWindow = 24 * time.Hour

@@ -24,13 +24,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 	if err != nil {
 		return failed(report.StepSnapshot, "could not tell whether snapshots were already taken; none taken", err, nil)
 	}
-	var recent []string
-	for _, s := range earlier {
-		if s.StartTime != nil && r.now.Sub(*s.StartTime) < r.opt.SnapshotReuseWindow {
-			recent = append(recent, aws.ToString(s.SnapshotId))
-		}
-	}
-	if len(recent) > 0 {
+	if recent := r.recent(earlier); len(recent) > 0 {
 		return step(report.StepSnapshot, report.Skipped, recent, "snapshot set already taken within %s: %s", r.opt.SnapshotReuseWindow, strings.Join(recent, ", "))
 	}
 	ebs := 0
@@ -52,32 +46,62 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 		})}},
 		DryRun: aws.Bool(r.t.DryRun),
 	}
-	for attempt := 1; ; attempt++ {
-		out, err := r.api.EC2.CreateSnapshots(ctx, in)
-		if r.t.DryRun {
-			if err = dryRunOK(err); err != nil {
-				return failed(report.StepSnapshot, "dry run refused", err, []string{action})
+
+	if r.t.DryRun {
+		_, err := r.api.EC2.CreateSnapshots(ctx, in)
+		if err = dryRunOK(err); err != nil {
+			return failed(report.StepSnapshot, "dry run refused", err, []string{action})
+		}
+		return step(report.StepSnapshot, report.Planned, []string{action}, "%d volumes", ebs)
+	}
+	var ids []string
+	// The SDK must not retry this call blindly: an answer lost after the
+	// snapshots started would mean a second set.
+	noRetry := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+	take := func() error {
+		out, err := r.api.EC2.CreateSnapshots(ctx, in, noRetry)
+		for attempt := 1; hasCode(err, "SnapshotCreationPerVolumeRateExceeded") && attempt < snapshotAttempts; attempt++ {
+			// Not retried by the SDK either; AWS asks for at least 15 s.
+			r.log.WarnContext(ctx, "snapshot rate exceeded; backing off", "step", report.StepSnapshot, "wait", r.opt.SnapshotBackoff)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(r.opt.SnapshotBackoff):
 			}
-			return step(report.StepSnapshot, report.Planned, []string{action}, "%d volumes", ebs)
+			out, err = r.api.EC2.CreateSnapshots(ctx, in, noRetry)
 		}
-		if err == nil {
-			var ids []string
-			for _, s := range out.Snapshots {
-				ids = append(ids, aws.ToString(s.SnapshotId))
-			}
-			return step(report.StepSnapshot, report.Done, ids, "%d snapshots started (not waited for): %s", len(ids), strings.Join(ids, ", "))
+		if err != nil {
+			return err
 		}
-		// This error is not retried by the SDK; AWS asks for at least 15 s.
-		if !hasCode(err, "SnapshotCreationPerVolumeRateExceeded") || attempt == snapshotAttempts {
-			return failed(report.StepSnapshot, "no snapshot taken", fmt.Errorf("snapshotting volumes of %s: %w", r.inst.ID, err), []string{action})
+		for _, s := range out.Snapshots {
+			ids = append(ids, aws.ToString(s.SnapshotId))
 		}
-		r.log.WarnContext(ctx, "snapshot rate exceeded; backing off", "step", report.StepSnapshot, "wait", r.opt.SnapshotBackoff)
-		select {
-		case <-ctx.Done():
-			return failed(report.StepSnapshot, "no snapshot taken", ctx.Err(), []string{action})
-		case <-time.After(r.opt.SnapshotBackoff):
+		return nil
+	}
+	taken := func() bool {
+		out, err := r.api.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
+			Filters: []ec2types.Filter{{Name: aws.String("tag:" + TagInstanceID), Values: []string{r.inst.ID}}}})
+		if err != nil {
+			return false
+		}
+		ids = r.recent(out.Snapshots)
+		return len(ids) > 0
+	}
+	if err := r.once(ctx, take, taken); err != nil {
+		return failed(report.StepSnapshot, "no snapshot taken", fmt.Errorf("snapshotting volumes of %s: %w", r.inst.ID, err), []string{action})
+	}
+	return step(report.StepSnapshot, report.Done, ids, "%d snapshots started (not waited for): %s", len(ids), strings.Join(ids, ", "))
+}
+
+// recent lists the snapshots Firebreak took of the instance within the reuse window.
+func (r *run) recent(snaps []ec2types.Snapshot) []string {
+	var ids []string
+	for _, s := range snaps {
+		if s.StartTime != nil && r.now.Sub(*s.StartTime) < r.opt.SnapshotReuseWindow {
+			ids = append(ids, aws.ToString(s.SnapshotId))
 		}
 	}
+	return ids
 }
 
 func ec2Tags(m map[string]string) []ec2types.Tag {
