@@ -3,6 +3,7 @@ package awsfake
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/smithy-go"
@@ -113,4 +114,23 @@ func errBadToken() error {
 // validationError is the Auto Scaling and ELB spelling of a bad parameter.
 func validationError(format string, args ...any) error {
 	return apiError("ValidationError", format, args...)
+}
+
+// oneAttribute enforces the Modify*Attribute rule, exactly one attribute per
+// call, and names that attribute.
+func oneAttribute(present map[string]bool) (string, error) {
+	var set []string
+	for name, ok := range present {
+		if ok {
+			set = append(set, name)
+		}
+	}
+	slices.Sort(set)
+	switch {
+	case len(set) == 0:
+		return "", apiError("InvalidParameterCombination", "No attributes specified.")
+	case len(set) > 1:
+		return "", apiError("InvalidParameterCombination", "Fields for multiple attribute types specified: %s", strings.Join(set, ", "))
+	}
+	return set[0], nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -421,8 +420,7 @@ func (w *World) modifyInstanceAttribute(in *ec2.ModifyInstanceAttributeInput) (*
 	if err != nil {
 		return nil, err
 	}
-	var set []string
-	for name, present := range map[string]bool{
+	attr, err := oneAttribute(map[string]bool{
 		"attribute":                         in.Attribute != "" || in.Value != nil,
 		"blockDeviceMapping":                len(in.BlockDeviceMappings) > 0,
 		"disableApiStop":                    in.DisableApiStop != nil,
@@ -438,22 +436,14 @@ func (w *World) modifyInstanceAttribute(in *ec2.ModifyInstanceAttributeInput) (*
 		"sourceDestCheck":                   in.SourceDestCheck != nil,
 		"sriovNetSupport":                   in.SriovNetSupport != nil,
 		"userData":                          in.UserData != nil,
-	} {
-		if present {
-			set = append(set, name)
-		}
-	}
-	slices.Sort(set)
-	switch {
-	case len(set) == 0:
-		return nil, apiError("InvalidParameterCombination", "No attributes specified.")
-	case len(set) > 1:
-		return nil, apiError("InvalidParameterCombination", "Fields for multiple attribute types specified: %s", strings.Join(set, ", "))
+	})
+	if err != nil {
+		return nil, err
 	}
 	if inst.state == types.InstanceStateNameTerminated || inst.state == types.InstanceStateNameShuttingDown {
 		return nil, apiError("IncorrectInstanceState", "The instance '%s' is not in a state from which it can be modified.", inst.id)
 	}
-	apply, err := w.planInstanceChange(inst, set[0], in)
+	apply, err := w.planInstanceChange(inst, attr, in)
 	if err != nil {
 		return nil, err
 	}

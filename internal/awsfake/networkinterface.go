@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -248,8 +247,7 @@ func (w *World) modifyNetworkInterfaceAttribute(in *ec2.ModifyNetworkInterfaceAt
 	if !ok {
 		return nil, errENINotFound(id)
 	}
-	var set []string
-	for name, present := range map[string]bool{
+	attr, err := oneAttribute(map[string]bool{
 		"groupSet":                        len(in.Groups) > 0,
 		"connectionTrackingSpecification": in.ConnectionTrackingSpecification != nil,
 		"sourceDestCheck":                 in.SourceDestCheck != nil,
@@ -259,17 +257,9 @@ func (w *World) modifyNetworkInterfaceAttribute(in *ec2.ModifyNetworkInterfaceAt
 		"enaSrdSpecification":             in.EnaSrdSpecification != nil,
 		"enablePrimaryIpv6":               in.EnablePrimaryIpv6 != nil,
 		"associatedSubnetIds":             len(in.AssociatedSubnetIds) > 0,
-	} {
-		if present {
-			set = append(set, name)
-		}
-	}
-	slices.Sort(set)
-	switch {
-	case len(set) == 0:
-		return nil, apiError("InvalidParameterCombination", "No attributes specified.")
-	case len(set) > 1:
-		return nil, apiError("InvalidParameterCombination", "Fields for multiple attribute types specified: %s", strings.Join(set, ", "))
+	})
+	if err != nil {
+		return nil, err
 	}
 	// A requester-managed interface belongs to the service that made it; its
 	// owner gets the plain authorization failure (as reported for ECS-managed ENIs).
@@ -277,7 +267,7 @@ func (w *World) modifyNetworkInterfaceAttribute(in *ec2.ModifyNetworkInterfaceAt
 		return nil, apiError("UnauthorizedOperation", "You are not authorized to perform this operation.")
 	}
 	var apply func()
-	switch set[0] {
+	switch attr {
 	case "groupSet":
 		groups, err := w.checkENIGroups(e, in.Groups)
 		if err != nil {
