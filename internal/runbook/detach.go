@@ -40,7 +40,7 @@ func (r *run) detach(ctx context.Context, f *facts) report.Step {
 	// records those memberships finish first. It is one page in round trip 2.
 	_, _ = f.classic.wait()
 	// Detach is sent together with the final isolation swap: the barrier opens
-	// as the request leaves, not when it returns.
+	// once the request is under way, not when it returns.
 	noRetry := func(o *autoscaling.Options) { o.RetryMaxAttempts = 1 }
 	detachOnce := func() error {
 		_, err := r.api.AutoScaling.DetachInstances(ctx, &autoscaling.DetachInstancesInput{

@@ -96,7 +96,8 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		first := each(todo, func(e eni) error { return r.setGroups(ctx, e.ID, g.allTraffic) })
 		if _, err := verify.wait(); err != nil {
 			r.groups.forget(vpc)
-			return fmt.Errorf("isolation group %s is not empty, interfaces left in the all-traffic group %s: %w", g.isolation, g.allTraffic, err)
+			restored := r.restore(ctx, todo, first, nil)
+			return fmt.Errorf("isolation group %s could not be verified empty; interfaces put back in their own groups (%s): %w", g.isolation, restored, err)
 		}
 		<-f.detachIssued
 		sent = true
@@ -111,6 +112,11 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 				failures = append(failures, fmt.Errorf("%s isolated, but without the all-traffic step: connections tracked before may survive: %w", e.ID, first[k]))
 			default:
 				results[i].actions = append(results[i].actions, fmt.Sprintf("%s: %v -> %s -> %s", e.ID, e.Groups, g.allTraffic, g.isolation))
+			}
+		}
+		if len(failures) > 0 {
+			if restored := r.restore(ctx, todo, first, second); restored != "" {
+				failures = append(failures, fmt.Errorf("interfaces left open by the failure put back in their own groups: %s", restored))
 			}
 		}
 		if hasCode(joinErrs(second), "InvalidGroup.NotFound") {
@@ -140,13 +146,35 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 	return out
 }
 
-func (r *run) setGroups(ctx context.Context, eniID, group string) error {
+func (r *run) setGroups(ctx context.Context, eniID string, groups ...string) error {
 	_, err := r.api.EC2.ModifyNetworkInterfaceAttribute(ctx, &ec2.ModifyNetworkInterfaceAttributeInput{
-		NetworkInterfaceId: aws.String(eniID), Groups: []string{group}})
+		NetworkInterfaceId: aws.String(eniID), Groups: groups})
 	if err != nil {
-		return fmt.Errorf("moving %s to %s: %w", eniID, group, err)
+		return fmt.Errorf("moving %s to %v: %w", eniID, groups, err)
 	}
 	return nil
+}
+
+// restore puts interfaces that reached the all-traffic group but not the
+// isolation group back in their own groups: open to everything is worse than
+// where they started. It says what it did, for the report.
+func (r *run) restore(ctx context.Context, enis []eni, first, second []error) string {
+	var open []eni
+	for k, e := range enis {
+		if first[k] == nil && (second == nil || second[k] != nil) {
+			open = append(open, e)
+		}
+	}
+	errs := each(open, func(e eni) error { return r.setGroups(ctx, e.ID, e.Groups...) })
+	var out []string
+	for k, e := range open {
+		if errs[k] != nil {
+			out = append(out, fmt.Sprintf("%s STILL IN THE ALL-TRAFFIC GROUP (%s)", e.ID, errorCode(errs[k])))
+		} else {
+			out = append(out, fmt.Sprintf("%s -> %v", e.ID, e.Groups))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // planIsolation proves with EC2's DryRun flag that the changes are permitted,
@@ -278,7 +306,11 @@ func (r *run) hardCut(ctx context.Context, f *facts) naclResult {
 		}
 	}
 	res.err = joinErrs(append(errs, res.err))
-	res.summary = fmt.Sprintf("; network ACL hard cut: %d deny entries", len(res.entries))
+	n := len(res.entries)
+	if r.t.DryRun {
+		n = len(todo) + len(res.entries)
+	}
+	res.summary = fmt.Sprintf("; network ACL hard cut: %d deny entries", n)
 	return res
 }
 

@@ -1,0 +1,118 @@
+package runbook_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/report"
+	"github.com/firebreak-ir/firebreak/internal/runbook"
+)
+
+func TestTagRecordsTheContainment(t *testing.T) {
+	e := newEnv(t)
+	tgt := e.target(e.d.Victim)
+	tgt.Reason = "C&C over DNS\nfrom \"kworkerds\"\t(pid 30112)"
+
+	out := e.runbook().Run(context.Background(), tgt)
+
+	wantSteps(t, out, nil)
+	tags := tagsOf(e.w, e.d.Victim)
+	for k, v := range map[string]string{
+		runbook.TagStatus:      runbook.StatusContained,
+		runbook.TagFindingID:   findingID,
+		runbook.TagCaseID:      caseID,
+		runbook.TagContainedAt: awsfake.Epoch.Format(time.RFC3339),
+		runbook.TagReason:      `C&C over DNS from "kworkerds" (pid 30112)`,
+		"Name":                 "web-1", // the owner's tags stay
+	} {
+		if tags[k] != v {
+			t.Errorf("tag %s=%q, want %q", k, tags[k], v)
+		}
+	}
+}
+
+func TestFailedIsolationIsTaggedAndRetried(t *testing.T) {
+	e := newEnv(t)
+	e.w.FailAlways("ModifyNetworkInterfaceAttribute", "RequestLimitExceeded")
+	rb := e.runbook()
+
+	first := rb.Run(context.Background(), e.target(e.d.Victim))
+	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; !first.IsolationFailed || got != runbook.StatusIsolationFailed {
+		t.Fatalf("first run: IsolationFailed %v, status tag %q; want true, %q", first.IsolationFailed, got, runbook.StatusIsolationFailed)
+	}
+	e.w.FailAlways("ModifyNetworkInterfaceAttribute", "")
+
+	second := rb.Run(context.Background(), e.target(e.d.Victim))
+
+	if second.AlreadyContained || second.IsolationFailed || stepOf(t, second, report.StepIsolate).Status != report.Done {
+		t.Fatalf("retry: already contained %v, isolation failed %v, isolate %s; want a real second attempt that isolates",
+			second.AlreadyContained, second.IsolationFailed, stepOf(t, second, report.StepIsolate).Status)
+	}
+	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusContained {
+		t.Errorf("status tag after the retry %q, want %q", got, runbook.StatusContained)
+	}
+	third := rb.Run(context.Background(), e.target(e.d.Victim))
+	if !third.AlreadyContained || third.PriorFindingID != findingID {
+		t.Errorf("third run: already contained %v, prior finding %q; want true, %q", third.AlreadyContained, third.PriorFindingID, findingID)
+	}
+}
+
+// The status tag is written beside the final swap, so it alone does not prove
+// isolation: a run checks the interfaces too.
+func TestContainedTagWithoutIsolationIsContainedAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, e *env)
+	}{
+		{
+			name: "tag says contained, interfaces never isolated",
+			setup: func(t *testing.T, e *env) {
+				tagInstance(t, e, e.d.Victim, runbook.TagStatus, runbook.StatusContained)
+			},
+		},
+		{
+			name: "an interface was moved back out after containment",
+			setup: func(t *testing.T, e *env) {
+				e.contain()
+				if _, err := e.w.Clients().EC2.ModifyNetworkInterfaceAttribute(context.Background(), &ec2.ModifyNetworkInterfaceAttributeInput{
+					NetworkInterfaceId: aws.String(e.d.VictimENIs[1]), Groups: []string{e.d.AppGroup}}); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "a group was added beside the isolation group",
+			setup: func(t *testing.T, e *env) {
+				e.contain()
+				iso, _ := firebreakGroups(t, e.w, e.d.VPC)
+				if _, err := e.w.Clients().EC2.ModifyNetworkInterfaceAttribute(context.Background(), &ec2.ModifyNetworkInterfaceAttributeInput{
+					NetworkInterfaceId: aws.String(e.d.VictimENIs[0]), Groups: []string{iso, e.d.WebGroup}}); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			tc.setup(t, e)
+
+			out := e.contain()
+
+			if out.AlreadyContained || stepOf(t, out, report.StepIsolate).Status != report.Done {
+				t.Fatalf("already contained %v, isolate %s; want a new isolation", out.AlreadyContained, stepOf(t, out, report.StepIsolate).Status)
+			}
+			iso, _ := firebreakGroups(t, e.w, e.d.VPC)
+			for _, eni := range e.d.VictimENIs {
+				if got := groupsOf(e.w, eni); !slices.Equal(got, []string{iso}) {
+					t.Errorf("%s is in %v, want [%s]", eni, got, iso)
+				}
+			}
+		})
+	}
+}
