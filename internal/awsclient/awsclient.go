@@ -147,9 +147,10 @@ func (f *Factory) For(ctx context.Context, account, region string) (awsapi.Clien
 		ELB:         elb.NewFromConfig(cfg),
 		ELBV2:       elbv2.NewFromConfig(cfg),
 		SNS:         sns.NewFromConfig(cfg),
-		// A custom endpoint (a simulator, an S3-compatible store) cannot serve
-		// virtual-hosted bucket names, so path style is used there.
-		S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = customEndpoint() }),
+		// The evidence bucket lives in the function's Region, whatever Region
+		// the instance is in. A custom endpoint (a simulator, an S3-compatible
+		// store) cannot serve virtual-hosted bucket names: path style there.
+		S3: s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() }),
 	}
 	f.clients[region] = c
 	return c, nil

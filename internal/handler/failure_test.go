@@ -111,3 +111,33 @@ func TestReportStoreFailure(t *testing.T) {
 	}
 	e.contained(victim, backdoorID)
 }
+
+// TestUnpublishedReportIsPublishedByTheRetry: Lambda retries an invocation
+// whose report did not reach SNS; the retry finds the instance contained, and
+// must publish rather than take the event for a quiet re-delivery.
+func TestUnpublishedReportIsPublishedByTheRetry(t *testing.T) {
+	e := newEnv(t, victim, nil)
+	e.w.Deny("Publish")
+	first := e.handle(events.Must("guardduty-backdoor-c2.json"))
+	if errorCode(first.err) != "AuthorizationError" || len(first.published) != 0 {
+		t.Fatalf("first delivery: error %v, %d published; want AuthorizationError and nothing", first.err, len(first.published))
+	}
+	if got := e.tag(victim, runbook.TagReport); got != "unpublished" {
+		t.Fatalf("%s = %q after the failed publish, want unpublished", runbook.TagReport, got)
+	}
+	e.w.Allow("Publish")
+
+	retry := e.handle(events.Must("guardduty-backdoor-c2.json"))
+	if retry.err != nil || len(retry.published) != 1 || !retry.only(t).AlreadyContained {
+		t.Fatalf("retry: error %v, %d published; want one 'already contained' report", retry.err, len(retry.published))
+	}
+	if got := e.tag(victim, runbook.TagReport); got != "published" {
+		t.Errorf("%s = %q after the retry published, want published", runbook.TagReport, got)
+	}
+
+	// From then on a re-delivery is quiet again: one read, nothing published.
+	again := e.handle(events.Must("guardduty-backdoor-c2.json"))
+	if len(again.published) != 0 || again.calls["DescribeInstances"] != 1 || len(again.calls) != 1 {
+		t.Errorf("re-delivery after recovery: %d published, calls %v; want none and one DescribeInstances", len(again.published), again.calls)
+	}
+}

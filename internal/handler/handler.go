@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -107,7 +109,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 	rep := h.base(in, v, instanceID)
 	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingID(in), "source", in.Source)
 	var runErr error
-	var prior string
+	var prior map[string]string
 	if rep.Decision == report.Contain {
 		prior, runErr = h.contain(ctx, rep, raw)
 	}
@@ -130,6 +132,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 	} else {
 		log.InfoContext(ctx, "report published", "topic", h.cfg.TopicARN)
 	}
+	h.markReport(ctx, rep, prior, err)
 	// A report that could not be kept beside the evidence fails the
 	// invocation, so the Errors alarm and the on-failure queue show it.
 	serr := <-stored
@@ -149,11 +152,12 @@ func async(f func() error) <-chan error {
 // Ignored events are noise, and GuardDuty re-publishes a finding every 15 min
 // to 6 h: a re-delivery for an instance already contained for that same
 // finding costs one read and no write.
-func quiet(rep *report.Report, priorFinding string) string {
+func quiet(rep *report.Report, prior map[string]string) string {
 	switch {
 	case rep.Decision == report.Ignore:
 		return "ignored"
-	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil && rep.Finding.ID == priorFinding:
+	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil &&
+		rep.Finding.ID == prior[runbook.TagFindingID] && prior[runbook.TagReport] != "unpublished":
 		return "re-delivery of the finding the instance was contained for"
 	}
 	return ""
@@ -183,15 +187,15 @@ func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *
 }
 
 // contain runs the runbook for rep.InstanceID and folds its outcome into rep.
-// It returns the finding an earlier containment of the instance was for.
-func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (string, error) {
+// It returns the instance's tags as found when it was already contained.
+func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (map[string]string, error) {
 	if rep.AccountID == "" {
 		// A manual request may leave the account out: it means this one.
 		own, err := h.clients.OwnAccount(ctx)
 		if err != nil {
 			rep.Steps = []report.Step{{Name: report.StepCapture, Status: report.Failed, Error: errorCode(err), Message: err.Error(),
 				Detail: "could not tell which account this is; nothing was changed"}}
-			return "", fmt.Errorf("%w: %w", ErrIsolationFailed, err)
+			return nil, fmt.Errorf("%w: %w", ErrIsolationFailed, err)
 		}
 		rep.AccountID = own
 	}
@@ -199,12 +203,12 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	if errors.Is(err, awsclient.ErrOtherAccount) {
 		rep.Decision = report.Notify
 		addReason(rep, "not contained: "+err.Error()+" (cross-account containment is not configured)")
-		return "", nil
+		return nil, nil
 	}
 	if err != nil {
 		rep.Steps = []report.Step{{Name: report.StepCapture, Status: report.Failed, Error: "ClientSetup", Message: err.Error(),
 			Detail: "could not reach AWS; nothing was changed"}}
-		return "", fmt.Errorf("%w: %w", ErrIsolationFailed, err)
+		return nil, fmt.Errorf("%w: %w", ErrIsolationFailed, err)
 	}
 	rb := h.runbook(rep.AccountID, rep.Region, api)
 	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
@@ -219,10 +223,39 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	case out.NotFound:
 		addReason(rep, fmt.Sprintf("the instance was not found in account %s, Region %s", rep.AccountID, rep.Region))
 	}
-	if out.IsolationFailed {
-		return out.PriorFindingID, fmt.Errorf("%w for %s", ErrIsolationFailed, rep.InstanceID)
+	if out.Note != "" {
+		addReason(rep, out.Note)
 	}
-	return out.PriorFindingID, nil
+	if out.IsolationFailed {
+		return out.Tags, fmt.Errorf("%w for %s", ErrIsolationFailed, rep.InstanceID)
+	}
+	return out.Tags, nil
+}
+
+// markReport remembers on the instance that its containment report did not
+// reach SNS (and clears that once a later one does), so the retry Lambda makes
+// publishes rather than taking the event for a quiet re-delivery. It only
+// writes on those two rare paths.
+func (h *Handler) markReport(ctx context.Context, rep *report.Report, prior map[string]string, published error) {
+	var value string
+	switch {
+	case rep.DryRun || rep.Decision != report.Contain || rep.InstanceID == "":
+		return
+	case published != nil:
+		value = "unpublished"
+	case prior[runbook.TagReport] == "unpublished":
+		value = "published"
+	default:
+		return
+	}
+	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
+	if err == nil {
+		_, err = api.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{rep.InstanceID},
+			Tags: []ec2types.Tag{{Key: aws.String(runbook.TagReport), Value: aws.String(value)}}})
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "could not mark the report state on the instance", "instance", rep.InstanceID, "error", err)
+	}
 }
 
 // storeReport keeps the final report beside the evidence: it records what was

@@ -99,6 +99,10 @@ func (r *run) gather(ctx context.Context) *facts {
 	})
 	f.console = async(func() (string, error) {
 		out, err := r.api.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id), Latest: aws.Bool(true)})
+		if err != nil && !hasCode(err, "UnauthorizedOperation") {
+			// Latest is a Nitro feature: ask again for what other instances keep.
+			out, err = r.api.EC2.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: aws.String(id)})
+		}
 		if err != nil {
 			return "", fmt.Errorf("getting console output of %s: %w", id, err)
 		}

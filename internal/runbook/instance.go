@@ -21,6 +21,9 @@ const (
 	TagInstanceID  = "firebreak:instance-id"
 	TagRole        = "firebreak:role"
 	TagManaged     = "firebreak:managed"
+	// TagReport is "unpublished" while a containment's report failed to
+	// reach SNS, so the next event for the instance publishes, not stays quiet.
+	TagReport = "firebreak:report"
 
 	StatusContained       = "contained"
 	StatusIsolationFailed = "isolation-failed"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -18,7 +19,19 @@ import (
 type isolation struct {
 	step report.Step
 	nacl []report.NACLEntry
+	// swapFailed is set when an interface did not reach the isolation group,
+	// or the hard cut failed in a way a retry can fix.
+	swapFailed bool
 }
+
+const (
+	// maxOpenWait bounds how long an interface may sit in the all-traffic
+	// group waiting for detach to be sent.
+	maxOpenWait = 2 * time.Second
+	// finalSwapTimeout bounds the final swap and restores, which run even
+	// past the invocation's deadline.
+	finalSwapTimeout = 20 * time.Second
+)
 
 // isolate cuts every interface off the network, each on its own: interfaces
 // can sit in different VPCs, and one refusing the change must not stop the rest.
@@ -96,13 +109,25 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		first := each(todo, func(e eni) error { return r.setGroups(ctx, e.ID, g.allTraffic) })
 		if _, err := verify.wait(); err != nil {
 			r.groups.forget(vpc)
-			restored := r.restore(ctx, todo, first, nil)
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
+			defer cancel()
+			restored := r.restore(final, todo, first, nil)
 			return fmt.Errorf("isolation group %s could not be verified empty; interfaces put back in their own groups (%s): %w", g.isolation, restored, err)
 		}
-		<-f.detachIssued
+		// Detach goes out with the final swap; but an interface must not sit
+		// open to everything while a slow scan holds detach back.
+		select {
+		case <-f.detachIssued:
+		case <-time.After(maxOpenWait):
+			r.log.WarnContext(ctx, "detach not sent yet; isolating anyway", "waited", maxOpenWait)
+		}
 		sent = true
 		reach()
-		second := each(todo, func(e eni) error { return r.setGroups(ctx, e.ID, g.isolation) })
+		// The final swap and any restore must happen even if the invocation's
+		// deadline passes now: leaving an interface open is the worst outcome.
+		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
+		defer cancel()
+		second := each(todo, func(e eni) error { return r.setGroups(final, e.ID, g.isolation) })
 		var failures []error
 		for k, e := range todo {
 			switch {
@@ -115,11 +140,11 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 			}
 		}
 		if len(failures) > 0 {
-			if restored := r.restore(ctx, todo, first, second); restored != "" {
+			if restored := r.restore(final, todo, first, second); restored != "" {
 				failures = append(failures, fmt.Errorf("interfaces left open by the failure put back in their own groups: %s", restored))
 			}
 		}
-		if hasCode(joinErrs(second), "InvalidGroup.NotFound") {
+		if hasCode(joinErrs(first), "InvalidGroup.NotFound") || hasCode(joinErrs(second), "InvalidGroup.NotFound") {
 			r.groups.forget(vpc)
 		}
 		return joinErrs(failures)
@@ -133,7 +158,10 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 	}
 	n, _ := nacl.wait()
 	actions = append(actions, n.actions...)
-	out := isolation{nacl: n.entries}
+	// A hard cut that failed on something a retry can fix (throttling) is
+	// retried like a failed swap; one that cannot (no free rule number, the
+	// entry quota) is reported and left to a person.
+	out := isolation{nacl: n.entries, swapFailed: joinErrs(errs) != nil || retryable.IsErrorRetryable(n.err) == aws.TrueTernary}
 	err := joinErrs(append(errs, n.err))
 	switch {
 	case err != nil:
@@ -239,19 +267,19 @@ func (r *run) hardCut(ctx context.Context, f *facts) naclResult {
 	if err != nil {
 		return naclResult{err: err}
 	}
-	own := r.inst.subnets()
 	var todo []report.NACLEntry
 	var res naclResult
 	for _, acl := range acls {
-		if !slices.ContainsFunc(acl.Associations, func(a ec2types.NetworkAclAssociation) bool {
-			return !slices.Contains(own, aws.ToString(a.SubnetId))
-		}) {
-			continue
-		}
 		vpc := aws.ToString(acl.VpcId)
 		var cidrs []string
 		for _, e := range r.inst.ENIs {
-			if e.VPC != vpc {
+			// An interface's traffic crosses this ACL when the ACL guards any
+			// subnet other than the interface's own (even another of the
+			// instance's subnets).
+			crosses := slices.ContainsFunc(acl.Associations, func(a ec2types.NetworkAclAssociation) bool {
+				return aws.ToString(a.SubnetId) != e.Subnet
+			})
+			if e.VPC != vpc || !crosses {
 				continue
 			}
 			for _, ip := range e.IPv4 {
@@ -260,6 +288,9 @@ func (r *run) hardCut(ctx context.Context, f *facts) naclResult {
 			for _, ip := range e.IPv6 {
 				cidrs = append(cidrs, ip+"/128")
 			}
+		}
+		if len(cidrs) == 0 {
+			continue
 		}
 		for _, egress := range []bool{false, true} {
 			present, missing, err := planDenies(acl, egress, cidrs)

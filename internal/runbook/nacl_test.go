@@ -95,7 +95,7 @@ func sortEntries(es []report.NACLEntry) []report.NACLEntry {
 	return es
 }
 
-func TestHardCutDeniesTheInstanceAtOtherSubnetsOnly(t *testing.T) {
+func TestHardCutDeniesTheInstanceWhereItCrossesASubnetBoundary(t *testing.T) {
 	e := newEnv(t)
 	e.opt.NACL = true
 	_, acl, bystander := e.addThirdSubnet()
@@ -108,8 +108,12 @@ func TestHardCutDeniesTheInstanceAtOtherSubnetsOnly(t *testing.T) {
 	out := e.contain()
 
 	wantSteps(t, out, nil)
-	if got := e.w.NetworkACL(e.d.NetworkACL); jsonOf(t, got.Entries) != jsonOf(t, own.Entries) {
-		t.Errorf("the victim's own subnets' ACL %s changed: %s -> %s", e.d.NetworkACL, jsonOf(t, own.Entries), jsonOf(t, got.Entries))
+	// The victim's two subnets share the default ACL: each interface's
+	// traffic crosses it on the way to the other subnet, so it gets the
+	// denies too, for every address.
+	ownAdded := addedEntries(e.w, e.d.NetworkACL, own)
+	if len(ownAdded) != 2*len(e.d.VictimIPs) {
+		t.Errorf("shared ACL %s got %d entries, want %d (a pair per address): %v", e.d.NetworkACL, len(ownAdded), 2*len(e.d.VictimIPs), ownAdded)
 	}
 	added := addedEntries(e.w, acl, before)
 	owner := map[string]bool{}
@@ -140,7 +144,7 @@ func TestHardCutDeniesTheInstanceAtOtherSubnetsOnly(t *testing.T) {
 		}
 	}
 	var recorded []report.NACLEntry
-	for _, a := range added {
+	for _, a := range slices.Concat(added, ownAdded) {
 		a.CIDR, _, _ = strings.Cut(a.CIDR, "|")
 		recorded = append(recorded, a)
 	}
@@ -167,7 +171,7 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 			e.opt.NACL = true
 			_, acl, _ := e.addThirdSubnet()
 			addEntries(t, e.w, acl, ownerRules...)
-			before := e.w.NetworkACL(acl)
+			before, shared := e.w.NetworkACL(acl), e.w.NetworkACL(e.d.NetworkACL)
 			tc.first(e)
 			first := e.contain()
 			if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got == runbook.StatusContained {
@@ -182,9 +186,10 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 			if n := e.w.Calls()["CreateNetworkAclEntry"]; n != tc.wantAdded {
 				t.Errorf("second run made %d CreateNetworkAclEntry calls, want %d", n, tc.wantAdded)
 			}
-			added := addedEntries(e.w, acl, before)
-			if len(added) != 2*len(e.d.VictimIPs) {
-				t.Errorf("%d entries added over two runs, want %d: %v", len(added), 2*len(e.d.VictimIPs), added)
+			// A pair per address in the third subnet's ACL and in the shared one.
+			added := slices.Concat(addedEntries(e.w, acl, before), addedEntries(e.w, e.d.NetworkACL, shared))
+			if len(added) != 4*len(e.d.VictimIPs) {
+				t.Errorf("%d entries added over two runs, want %d: %v", len(added), 4*len(e.d.VictimIPs), added)
 			}
 			var recorded []report.NACLEntry
 			for _, a := range added {
@@ -213,8 +218,9 @@ func TestHardCutWithoutAFreeRuleNumberFails(t *testing.T) {
 	if !strings.Contains(s.Message, "no free rule number below its first ALLOW (2)") || !strings.Contains(s.Message, acl) {
 		t.Errorf("isolate message %q does not name the ACL and the lack of a free rule number", s.Message)
 	}
-	if !out.IsolationFailed {
-		t.Error("IsolationFailed not set")
+	// No retry can create a free rule number: reported, not retried.
+	if out.IsolationFailed {
+		t.Error("IsolationFailed set for a failure a retry cannot fix")
 	}
 	// The security-group isolation does not depend on the hard cut.
 	iso, _ := firebreakGroups(t, e.w, e.d.VPC)

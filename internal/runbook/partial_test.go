@@ -104,7 +104,9 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 		// sgIsolated: the interfaces are isolated although the step failed
 		// (only the network ACL part could not be done).
 		sgIsolated bool
-		detail     string // must appear in the capture step's detail
+		// permanent: the failure is reported but a retry would not fix it.
+		permanent bool
+		detail    string // must appear in the capture step's detail
 	}{
 		{op: "ModifyInstanceAttribute", code: "UnauthorizedOperation", failed: map[string]string{report.StepProtect: "UnauthorizedOperation"}},
 		{op: "DescribeSecurityGroups", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}},
@@ -114,7 +116,8 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 		{op: "ModifyNetworkInterfaceAttribute", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}},
 		{op: "DescribeSecurityGroupRules", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded", report.StepCapture: "Incomplete"}},
 		{op: "DescribeNetworkAcls", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}, sgIsolated: true},
-		{op: "CreateNetworkAclEntry", code: "NetworkAclEntryLimitExceeded", failed: map[string]string{report.StepIsolate: "NetworkAclEntryLimitExceeded"}, sgIsolated: true},
+		// A quota a retry cannot lift: reported, not retried.
+		{op: "CreateNetworkAclEntry", code: "NetworkAclEntryLimitExceeded", failed: map[string]string{report.StepIsolate: "NetworkAclEntryLimitExceeded"}, sgIsolated: true, permanent: true},
 		{op: "DescribeAutoScalingInstances", code: "Throttling", failed: map[string]string{report.StepDetach: "Throttling", report.StepCapture: "Incomplete"}},
 		{op: "DetachInstances", code: "Throttling", failed: map[string]string{report.StepDetach: "Throttling"}},
 		{op: "DescribeLoadBalancers", code: "Throttling", failed: map[string]string{report.StepDeregister: "Throttling", report.StepCapture: "Incomplete"}},
@@ -168,6 +171,7 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 				}
 			}
 			_, isoFailed := tc.failed[report.StepIsolate]
+			isoFailed = isoFailed && !tc.permanent
 			if out.IsolationFailed != isoFailed {
 				t.Errorf("IsolationFailed %v, want %v", out.IsolationFailed, isoFailed)
 			}

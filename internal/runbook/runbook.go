@@ -62,6 +62,10 @@ type Outcome struct {
 	NotFound bool
 	// IsolationFailed tells the caller to let Lambda retry.
 	IsolationFailed bool
+	// Note is something the report's reader must know (e.g. a release undone).
+	Note string
+	// Tags are the instance's tags as read before any change.
+	Tags map[string]string
 }
 
 // Runbook runs containments in one account and Region. It is safe for
@@ -124,12 +128,14 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 			report.Skipped, "instance is exempt: nothing changed")}
 	}
 	if inst.contained() {
-		return Outcome{AlreadyContained: true, PriorFindingID: inst.Tags[TagFindingID], Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+		return Outcome{AlreadyContained: true, PriorFindingID: inst.Tags[TagFindingID], Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
 			"already contained at %s (case %s): nothing repeated", inst.Tags[TagContainedAt], inst.Tags[TagCaseID]),
 			report.Skipped, "already contained: nothing repeated")}
 	}
+	var note string
 	if inst.Tags[TagStatus] == StatusContained {
-		r.log.WarnContext(ctx, "status tag says contained but an interface is not isolated: containing again")
+		note = "the instance was tagged contained, but an interface is no longer in the isolation group alone (released or tampered with): contained again"
+		r.log.WarnContext(ctx, note)
 	}
 	if inst.State == "terminated" || inst.State == "shutting-down" {
 		return Outcome{Steps: r.allSteps(step(report.StepCapture, report.NotApplicable, nil, "instance is %s: nothing left to contain", inst.State),
@@ -157,7 +163,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	})
 	iso, _ := isolate.wait()
 	tag, _ := tagged.wait()
-	if iso.step.Status == report.Failed {
+	if iso.swapFailed {
 		tag = r.tag(ctx, StatusIsolationFailed)
 	}
 	cap, _ := capture.wait()
@@ -165,7 +171,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.step.Status == report.Failed}
+	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Note: note}
 }
 
 func must(f *future[report.Step]) report.Step {
