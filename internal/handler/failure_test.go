@@ -93,8 +93,8 @@ func TestReportStoreFailure(t *testing.T) {
 	e := newEnv(t, victim, nil)
 	var puts atomic.Int32
 	e.w.OnCall(func(op string) {
-		// The first PutObject is the evidence, the second the report.
-		if op == "PutObject" && puts.Add(1) == 2 {
+		// PutObjects: the snapshot claim and the evidence, then the report.
+		if op == "PutObject" && puts.Add(1) == 3 {
 			e.w.FailNext("PutObject", awsError("AccessDenied", "Access Denied"))
 		}
 	})

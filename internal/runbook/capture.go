@@ -35,6 +35,9 @@ type facts struct {
 	console   *future[string]
 	nacls     *future[[]ec2types.NetworkAcl]
 	snapshots *future[[]ec2types.Snapshot]
+	// claim is false when a concurrent invocation for the same instance
+	// claimed the snapshot first.
+	claim *future[bool]
 
 	// detachIssued closes once detach has been sent (or is known to be
 	// unnecessary): the final isolation swap waits for it.
@@ -131,7 +134,37 @@ func (r *run) gather(ctx context.Context) *facts {
 		}
 		return out.Snapshots, nil
 	})
+	f.claim = async(func() (bool, error) { return r.claimSnapshots(ctx), nil })
 	return f
+}
+
+// claimSnapshots makes sure one invocation only snapshots an instance when
+// several findings for it arrive at once (CreateSnapshots has no idempotency
+// token, and both would see no earlier snapshot). The claim is an object that
+// only the first writer creates, keyed on the instance's state as read before
+// any change, and the hour: a retry after a change, or a later containment,
+// claims anew. It fails open: without the bucket, the tag check still applies.
+func (r *run) claimSnapshots(ctx context.Context) bool {
+	if r.t.DryRun {
+		return true
+	}
+	h := sha256.New()
+	fmt.Fprintln(h, r.inst.ID, r.inst.Tags[TagStatus], r.now.Format("2006010215"))
+	for _, e := range r.inst.ENIs {
+		fmt.Fprintln(h, e.ID, e.Groups)
+	}
+	// Beside the cases, not inside one: two findings make two case ids.
+	key := path.Join(r.t.AccountID, r.t.Region, r.t.InstanceID, "snapshot-claim-"+hex.EncodeToString(h.Sum(nil))[:16])
+	body := []byte(r.t.CaseID)
+	sum := sha256.Sum256(body)
+	_, err := r.putEvidence(ctx, key, body, sum[:], true)
+	if hasCode(err, "PreconditionFailed") {
+		return false
+	}
+	if err != nil {
+		r.log.WarnContext(ctx, "snapshot claim not written; relying on the snapshot tags", "error", err)
+	}
+	return true
 }
 
 // Record is the pre-change evidence: enough to investigate, and to undo the

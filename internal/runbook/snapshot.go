@@ -24,6 +24,9 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 	if err != nil {
 		return failed(report.StepSnapshot, "could not tell whether snapshots were already taken; none taken", err, nil)
 	}
+	if claimed, _ := f.claim.wait(); !claimed {
+		return step(report.StepSnapshot, report.Skipped, nil, "another invocation for this instance is taking the snapshot set")
+	}
 	if recent := r.recent(earlier); len(recent) > 0 {
 		return step(report.StepSnapshot, report.Skipped, recent, "snapshot set already taken within %s: %s", r.opt.SnapshotReuseWindow, strings.Join(recent, ", "))
 	}

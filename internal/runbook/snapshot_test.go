@@ -2,7 +2,9 @@ package runbook_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,5 +120,40 @@ func TestSnapshotRateExceeded(t *testing.T) {
 				t.Errorf("%d snapshots, want %d", n, tc.snapshots)
 			}
 		})
+	}
+}
+
+// Two findings for one instance handled at once (two Lambda environments,
+// two runbooks): both see no earlier snapshot, but only one takes the set.
+func TestConcurrentFindingsTakeOneSnapshotSet(t *testing.T) {
+	e := newEnv(t)
+	// With latency, both runs read the instance before either changes it.
+	e.w.SetLatency(5 * time.Millisecond)
+	var wg sync.WaitGroup
+	outs := make([]runbook.Outcome, 2)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tg := e.target(e.d.Victim)
+			tg.CaseID = fmt.Sprintf("case-%d", i)
+			outs[i] = e.runbook().Run(context.Background(), tg)
+		}()
+	}
+	wg.Wait()
+	e.w.SetLatency(0)
+	if n := len(e.w.Snapshots()); n != len(e.d.VictimVolumes) {
+		t.Errorf("%d snapshots after two concurrent runs, want one set of %d", n, len(e.d.VictimVolumes))
+	}
+	var took int
+	for _, out := range outs {
+		if s := stepOf(t, out, report.StepSnapshot); s.Status == report.Done {
+			took++
+		} else if s.Status != report.Skipped {
+			t.Errorf("snapshot step %s: %s %s", s.Status, s.Error, s.Message)
+		}
+	}
+	if took != 1 {
+		t.Errorf("%d runs took snapshots, want exactly 1", took)
 	}
 }
