@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,15 +27,20 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	h := handler.New(cfg, clients, log)
-	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
-		reports, err := h.Handle(ctx, raw)
-		if len(reports) == 1 {
-			return reports[0], err
-		}
-		if err != nil && len(reports) == 0 {
-			return nil, fmt.Errorf("firebreak: %w", err)
-		}
-		return reports, err
-	})
+	lambda.Start(raw{handler.New(cfg, clients, log)})
+}
+
+// raw hands the payload's bytes to the handler untouched, so a payload that
+// is not JSON gets Firebreak's own message, not the runtime's "unexpected EOF".
+type raw struct{ h *handler.Handler }
+
+func (r raw) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	reports, err := r.h.Handle(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	if len(reports) == 1 {
+		return json.Marshal(reports[0])
+	}
+	return json.Marshal(reports)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -55,6 +56,10 @@ func Load(ctx context.Context, ownAccount string) (*Factory, error) {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	cfg.Retryer = retryer(cfg.RetryMode, cfg.RetryMaxAttempts)
+	if cfg.HTTPClient == nil {
+		// What the SDK would build itself when none is given.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
 	cfg.HTTPClient = shieldedClient{cfg.HTTPClient}
 	return New(cfg, ownAccount), nil
 }

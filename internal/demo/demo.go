@@ -179,7 +179,7 @@ func writeWorld(out io.Writer, w *awsfake.World, d awsfake.Demo) {
 		}
 		fmt.Fprintf(out, "   %s targets: %s\n", tg[strings.LastIndex(tg, ":")+1:], strings.Join(targets, ", "))
 	}
-	fmt.Fprintf(out, "   snapshots: %d, evidence objects: %d, SNS messages: %d\n", len(w.Snapshots()), len(w.Objects()), len(w.Published()))
+	fmt.Fprintf(out, "   snapshots: %d, objects in the evidence bucket: %d, SNS messages: %d\n", len(w.Snapshots()), len(w.Objects()), len(w.Published()))
 	by := w.Instance(d.Bystander)
 	var byGroups []string
 	for _, g := range by.NetworkInterfaces[0].Groups {

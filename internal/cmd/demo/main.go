@@ -1,5 +1,7 @@
 // Command demo runs Firebreak's handler on sample events against an in-memory
-// AWS (make demo EVENT="a.json b.json" FORMAT=json).
+// AWS (make demo EVENT="a.json b.json" FORMAT=json), in this process or, with
+// -mode lambda, as the built bootstrap under the Lambda runtime emulator over
+// the wire-level AWS simulator.
 package main
 
 import (
@@ -8,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/firebreak-ir/firebreak/internal/demo"
 )
@@ -22,11 +26,25 @@ func main() {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if *mode != "inprocess" {
+	var err error
+	switch *mode {
+	case "inprocess":
+		err = demo.Run(context.Background(), flag.Args(), *format, os.Stdout, log)
+	case "lambda":
+		// The emulator runs in a process group of its own, out of reach of
+		// the terminal's Ctrl-C: cancelling the context stops it.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		opts := demo.LambdaOptions{Status: os.Stderr}
+		if *verbose {
+			opts.FunctionOutput = os.Stderr
+		}
+		err = demo.RunLambda(ctx, flag.Args(), *format, os.Stdout, opts)
+		stop()
+	default:
 		fmt.Fprintf(os.Stderr, "demo: unknown mode %q\n", *mode)
 		os.Exit(2)
 	}
-	if err := demo.Run(context.Background(), flag.Args(), *format, os.Stdout, log); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
