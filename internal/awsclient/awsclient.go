@@ -32,6 +32,11 @@ import (
 // outlast several throttles rather than give up after the SDK's default 3.
 const DefaultMaxAttempts = 8
 
+// DefaultRetryMode is used unless AWS_RETRY_MODE says otherwise. Adaptive mode
+// slows a client down after throttles: during a burst of findings the calls
+// that matter get through instead of being spent on retries throttled again.
+const DefaultRetryMode = aws.RetryModeAdaptive
+
 // ErrOtherAccount means the finding names an account the function cannot act in.
 var ErrOtherAccount = errors.New("the resource is in another account")
 
@@ -54,6 +59,9 @@ func Load(ctx context.Context, ownAccount string) (*Factory, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.RetryMode == "" {
+		cfg.RetryMode = DefaultRetryMode
 	}
 	cfg.Retryer = retryer(cfg.RetryMode, cfg.RetryMaxAttempts)
 	if cfg.HTTPClient == nil {

@@ -46,6 +46,10 @@ type Clients interface {
 // instance could not be isolated, so that Lambda retries the event.
 var ErrIsolationFailed = errors.New("isolation failed")
 
+// ErrIncomplete is returned when the instance is isolated but a step failed
+// on throttling or a server error: Lambda's retry finishes the work.
+var ErrIncomplete = errors.New("containment incomplete")
+
 // Handler handles one event at a time; it is safe for concurrent use.
 type Handler struct {
 	cfg     config.Config
@@ -226,8 +230,11 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	if out.Note != "" {
 		addReason(rep, out.Note)
 	}
-	if out.IsolationFailed {
+	switch {
+	case out.IsolationFailed:
 		return out.Tags, fmt.Errorf("%w for %s", ErrIsolationFailed, rep.InstanceID)
+	case out.Incomplete:
+		return out.Tags, fmt.Errorf("%w: %s is isolated, a step failed transiently", ErrIncomplete, rep.InstanceID)
 	}
 	return out.Tags, nil
 }

@@ -157,13 +157,27 @@ func (r *run) claimSnapshots(ctx context.Context) bool {
 	key := path.Join(r.t.AccountID, r.t.Region, r.t.InstanceID, "snapshot-claim-"+hex.EncodeToString(h.Sum(nil))[:16])
 	body := []byte(r.t.CaseID)
 	sum := sha256.Sum256(body)
-	_, err := r.putEvidence(ctx, key, body, sum[:], true)
-	if hasCode(err, "PreconditionFailed") {
-		return false
+	// Not retried blindly by the SDK: a retry of a write whose answer was
+	// lost would find its own claim and give up the snapshots.
+	_, err := r.putEvidence(ctx, key, body, sum[:], true, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	lost := false
+	for attempt := 1; err != nil && retryable.IsErrorRetryable(err) == aws.TrueTernary && attempt < unsafeAttempts; attempt++ {
+		lost = true
+		select {
+		case <-ctx.Done():
+			return true
+		case <-time.After(r.opt.RetryBase):
+		}
+		_, err = r.putEvidence(ctx, key, body, sum[:], true, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	}
-	if err != nil {
+	switch {
+	case hasCode(err, "PreconditionFailed") && !lost:
+		return false
+	case err != nil && !hasCode(err, "PreconditionFailed"):
 		r.log.WarnContext(ctx, "snapshot claim not written; relying on the snapshot tags", "error", err)
 	}
+	// A claim found after a lost answer is most likely our own: snapshot
+	// (the tag check still stops a set taken by someone else).
 	return true
 }
 
@@ -281,7 +295,7 @@ func EvidenceKey(account, region, instanceID, caseID, name string) string {
 
 // putEvidence stores an object with a SHA-256 checksum that S3 verifies; an
 // Object Lock bucket requires one.
-func (r *run) putEvidence(ctx context.Context, key string, body, sum []byte, onlyNew bool) (*s3.PutObjectOutput, error) {
+func (r *run) putEvidence(ctx context.Context, key string, body, sum []byte, onlyNew bool, opts ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
 	var ifNoneMatch *string
 	if onlyNew {
 		ifNoneMatch = aws.String("*")
@@ -295,7 +309,7 @@ func (r *run) putEvidence(ctx context.Context, key string, body, sum []byte, onl
 		ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256,
 		ChecksumSHA256:    aws.String(base64.StdEncoding.EncodeToString(sum)),
 		Metadata:          map[string]string{"sha256": hex.EncodeToString(sum)},
-	})
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("writing s3://%s/%s: %w", r.opt.EvidenceBucket, key, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -69,6 +70,10 @@ func (c *groupCache) prefetch(ctx context.Context, api awsapi.EC2) *future[map[s
 		return async(func() (map[string]vpcGroups, error) { return nil, nil })
 	}
 	return async(func() (map[string]vpcGroups, error) {
+		// Finished even when this invocation ends early (already contained),
+		// so the next one in this environment finds the cache filled.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
 		found, err := findGroups(ctx, api, nil)
 		if err != nil {
 			return nil, err

@@ -27,6 +27,9 @@ const (
 
 	StatusContained       = "contained"
 	StatusIsolationFailed = "isolation-failed"
+	// StatusPartial: isolated, but a step failed transiently; the next event
+	// (or Lambda's retry) finishes the work.
+	StatusPartial = "partial"
 )
 
 // eni is one network interface as the runbook needs it.

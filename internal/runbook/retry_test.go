@@ -12,6 +12,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/report"
+	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // lostAnswerASG carries out the first DetachInstances and then loses the
@@ -97,5 +98,40 @@ func TestCallsThatAreNotIdempotent(t *testing.T) {
 				t.Errorf("group %s: members %+v, desired %d; want one replacement, desired 1", e.d.ASG, g.Instances, aws.ToInt32(g.DesiredCapacity))
 			}
 		})
+	}
+}
+
+// A step that fails on throttling after the SDK's retries leaves the instance
+// isolated but "partial": the next run (Lambda's retry) redoes what is missing
+// and nothing else.
+func TestTransientStepFailureIsFinishedByTheRetry(t *testing.T) {
+	e := newEnv(t)
+	e.w.FailAlways("ModifyInstanceAttribute", "RequestLimitExceeded")
+	first := e.contain()
+	if !first.Incomplete || first.IsolationFailed {
+		t.Fatalf("first run: incomplete %v, isolation failed %v; want incomplete only", first.Incomplete, first.IsolationFailed)
+	}
+	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusPartial {
+		t.Fatalf("status %q after a throttled protect, want %q", got, runbook.StatusPartial)
+	}
+	e.w.FailAlways("ModifyInstanceAttribute", "")
+	snaps := len(e.w.Snapshots())
+
+	second := e.contain()
+
+	if second.Incomplete || second.AlreadyContained {
+		t.Fatalf("second run: incomplete %v, already contained %v; want it to finish the work", second.Incomplete, second.AlreadyContained)
+	}
+	if !e.w.InstanceAttributes(e.d.Victim).DisableAPITermination {
+		t.Error("termination protection still off after the retry")
+	}
+	if n := len(e.w.Snapshots()); n != snaps {
+		t.Errorf("%d snapshots after the retry, want the first run's %d", n, snaps)
+	}
+	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusContained {
+		t.Errorf("status %q after the retry, want %q", got, runbook.StatusContained)
+	}
+	if third := e.contain(); !third.AlreadyContained {
+		t.Error("a third run is not 'already contained'")
 	}
 }

@@ -6,6 +6,7 @@ package runbook
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
@@ -62,6 +63,9 @@ type Outcome struct {
 	NotFound bool
 	// IsolationFailed tells the caller to let Lambda retry.
 	IsolationFailed bool
+	// Incomplete is set when the instance is isolated but a step failed in a
+	// way a retry can fix: the caller should let Lambda retry.
+	Incomplete bool
 	// Note is something the report's reader must know (e.g. a release undone).
 	Note string
 	// Tags are the instance's tags as read before any change.
@@ -168,10 +172,19 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	}
 	cap, _ := capture.wait()
 	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), must(snapshot), tag}
+	// A step that failed on throttling or a server error after the SDK's
+	// retries is worth a Lambda retry: the status says "partial", so the retry
+	// is not taken for "already contained" and redoes what is missing.
+	incomplete := !iso.swapFailed && slices.ContainsFunc(steps, func(s report.Step) bool {
+		return s.Status == report.Failed && transient(s.Error)
+	})
+	if incomplete {
+		steps[len(steps)-1] = r.tag(ctx, StatusPartial)
+	}
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Note: note}
+	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Incomplete: incomplete, Note: note}
 }
 
 func must(f *future[report.Step]) report.Step {

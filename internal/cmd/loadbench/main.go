@@ -1,0 +1,176 @@
+// Command loadbench measures Firebreak under faults and load: the real
+// handler and SDK clients against the wire-level AWS simulator, with
+// Lambda's environments and retries modelled (internal/loadtest), plus the
+// bootstrap's size and cold start. It prints one `name: value` line per
+// figure; `make bench` runs it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/firebreak-ir/firebreak/internal/awsclient"
+	"github.com/firebreak-ir/firebreak/internal/loadtest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "loadbench:", err)
+		os.Exit(1)
+	}
+}
+
+// Scenarios in the order they run; "all" selects the default ones.
+var (
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-standard", "burst-first-ever", "repeat", "coldstart"}
+	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "repeat", "coldstart"}
+)
+
+type options struct {
+	scenarios      []string
+	scale          float64
+	o              loadtest.Options
+	victims        int
+	burst          int
+	reserved       int
+	repeat         int
+	repeatVictims  int
+	coldStartRuns  int
+	verbose        bool
+	latencyMin     time.Duration
+	latencyMax     time.Duration
+	scenarioString string
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	o := options{o: loadtest.DefaultOptions()}
+	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.scenarioString, "scenarios", "all", "comma-separated scenarios: "+strings.Join(allScenarios, ", ")+", or all")
+	fs.Float64Var(&o.scale, "scale", 1, "multiplies every scenario's size (findings, deliveries)")
+	fs.IntVar(&o.victims, "victims", 100, "findings in the throttled, errors and lost scenarios")
+	fs.IntVar(&o.burst, "burst", 300, "findings in the burst")
+	// infra/stack's default reservedConcurrency.
+	fs.IntVar(&o.reserved, "reserved-concurrency", 5, "execution environments in burst-reserved, as the function's reserved concurrency")
+	fs.IntVar(&o.repeat, "repeat", 1000, "re-deliveries in the repeat storm")
+	fs.IntVar(&o.repeatVictims, "repeat-victims", 50, "contained instances the repeat storm re-delivers findings for")
+	fs.IntVar(&o.o.Concurrency, "concurrency", o.o.Concurrency, "execution environments, in every scenario but the burst")
+	fs.Float64Var(&o.o.TimeScale, "time-scale", o.o.TimeScale, "simulated seconds per real second (bucket refills, latency, SDK backoff, runbook and Lambda waits)")
+	fs.DurationVar(&o.latencyMin, "latency-min", o.o.Latency[0], "least simulated AWS latency per request")
+	fs.DurationVar(&o.latencyMax, "latency-max", o.o.Latency[1], "greatest simulated AWS latency per request")
+	fs.Uint64Var(&o.o.Seed, "seed", o.o.Seed, "seed of the fleet layout and of the fault choices")
+	fs.IntVar(&o.o.MaxAttempts, "max-attempts", 0, "SDK attempts per call, as AWS_MAX_ATTEMPTS (0: production's default)")
+	fs.IntVar(&o.coldStartRuns, "cold-start-runs", 5, "runs the cold-start median is taken over")
+	fs.BoolVar(&o.verbose, "v", false, "log the handler's warnings and errors to stderr")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	o.o.Latency = [2]time.Duration{o.latencyMin, o.latencyMax}
+	switch {
+	case o.scale <= 0:
+		return o, fmt.Errorf("-scale must be positive, got %v", o.scale)
+	case o.o.TimeScale <= 0:
+		return o, fmt.Errorf("-time-scale must be positive, got %v", o.o.TimeScale)
+	case o.reserved < 1:
+		return o, fmt.Errorf("-reserved-concurrency must be at least 1, got %d", o.reserved)
+	case o.o.Concurrency < 1:
+		return o, fmt.Errorf("-concurrency must be at least 1, got %d", o.o.Concurrency)
+	case o.latencyMin < 0 || o.latencyMax < o.latencyMin:
+		return o, fmt.Errorf("need 0 <= -latency-min <= -latency-max, got %v and %v", o.latencyMin, o.latencyMax)
+	case o.coldStartRuns < 1:
+		return o, fmt.Errorf("-cold-start-runs must be at least 1, got %d", o.coldStartRuns)
+	}
+	for s := range strings.SplitSeq(o.scenarioString, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "all":
+			o.scenarios = append(o.scenarios, defaultScenarios...)
+		case slices.Contains(allScenarios, s):
+			o.scenarios = append(o.scenarios, s)
+		default:
+			return o, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(allScenarios, ", "))
+		}
+	}
+	// Run in the documented order, each once.
+	o.scenarios = slices.DeleteFunc(slices.Clone(allScenarios), func(s string) bool { return !slices.Contains(o.scenarios, s) })
+	return o, nil
+}
+
+func (o options) sized(n int) int { return max(1, int(float64(n)*o.scale+0.5)) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	level := slog.Level(100) // nothing
+	if o.verbose {
+		level = slog.LevelWarn
+	}
+	o.o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	fmt.Fprintf(stdout, "time-scale: %g (simulated seconds per real second; SDK backoff, runbook and Lambda waits divided by it)\n", o.o.TimeScale)
+	fmt.Fprintf(stdout, "simulated-latency: %v-%v per request\n", o.o.Latency[0], o.o.Latency[1])
+	for _, s := range o.scenarios {
+		// Simulated time is real time multiplied: a host busy with other
+		// work stretches it, and this line shows when that happened.
+		if load, err := os.ReadFile("/proc/loadavg"); err == nil && len(strings.Fields(string(load))) >= 3 {
+			fmt.Fprintf(stdout, "%s-host-load: %s on %d CPUs\n", s, strings.Join(strings.Fields(string(load))[:3], " "), runtime.NumCPU())
+		}
+		started := time.Now()
+		res, err := scenario(ctx, s, o)
+		if err != nil {
+			return fmt.Errorf("scenario %s: %w", s, err)
+		}
+		if err := res.Write(stdout); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s-run-seconds: %.1f\n", s, time.Since(started).Seconds())
+	}
+	return nil
+}
+
+func scenario(ctx context.Context, name string, o options) (loadtest.Result, error) {
+	switch name {
+	case "throttled":
+		return loadtest.Throttled(ctx, o.o, o.sized(o.victims))
+	case "errors":
+		return loadtest.ServerErrors(ctx, o.o, o.sized(o.victims), false)
+	case "lost":
+		return loadtest.ServerErrors(ctx, o.o, o.sized(o.victims), true)
+	case "burst":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, GroupsExist: true})
+	case "burst-reserved":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved, GroupsExist: true})
+	case "burst-standard":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: aws.RetryModeStandard, GroupsExist: true})
+	case "burst-first-ever":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode})
+	case "repeat":
+		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
+	case "coldstart":
+		return coldStart(ctx, o.coldStartRuns)
+	}
+	return loadtest.Result{}, fmt.Errorf("unknown scenario %q", name)
+}
