@@ -40,7 +40,7 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-standard", "burst-first-ever", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart"}
 	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "repeat", "coldstart"}
 )
 
@@ -163,8 +163,8 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, GroupsExist: true})
 	case "burst-reserved":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved, GroupsExist: true})
-	case "burst-standard":
-		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: aws.RetryModeStandard, GroupsExist: true})
+	case "burst-adaptive":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: aws.RetryModeAdaptive, GroupsExist: true})
 	case "burst-first-ever":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode})
 	case "repeat":
