@@ -1,0 +1,112 @@
+package stack_test
+
+// The Service Authorization Reference, for the actions this stack grants:
+// access level, the resource types IAM authorizes each action against, and
+// the condition keys evaluated for each type. A positive condition on a key
+// that is not evaluated for a resource type denies silently, so the IAM test
+// holds every statement to this table. Any ("") resource type means the
+// action has no resource-level permissions and needs "*".
+//
+// Source: docs.aws.amazon.com/service-authorization/latest/reference,
+// list_amazonec2, list_amazonec2autoscaling, list_awselasticloadbalancing(v2),
+// list_amazonsns, list_amazons3, list_awskeymanagementservice,
+// list_amazoncloudwatchlogs, list_amazonsqs, checked for this stack.
+
+type accessLevel string
+
+const (
+	levelList    accessLevel = "List"
+	levelRead    accessLevel = "Read"
+	levelWrite   accessLevel = "Write"
+	levelTagging accessLevel = "Tagging"
+)
+
+type actionRef struct {
+	level accessLevel
+	// resources maps a resource type ("" for none) to its condition keys.
+	resources map[string][]string
+}
+
+var (
+	ec2InstanceKeys = []string{"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:InstanceID", "ec2:Region",
+		"ec2:AvailabilityZone", "ec2:InstanceType", "ec2:InstanceProfile", "ec2:Tenancy", "ec2:RootDeviceType"}
+	ec2GroupKeys = []string{"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region",
+		"ec2:SecurityGroupID", "ec2:Vpc"}
+	ec2VolumeKeys = []string{"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region",
+		"ec2:VolumeID", "ec2:Encrypted", "ec2:VolumeSize", "ec2:VolumeType"}
+	ec2NewSnapshotKeys = []string{"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region", "ec2:SnapshotID",
+		"ec2:ParentVolume", "ec2:VolumeSize", "ec2:OutpostArn"}
+	// CreateTags evaluates the same keys for every taggable EC2 resource type.
+	ec2CreateTagsKeys = []string{"aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}", "aws:TagKeys",
+		"ec2:CreateAction", "ec2:Region", "ec2:ResourceTag/${TagKey}"}
+	noKeys = []string{}
+)
+
+var iamReference = map[string]actionRef{
+	"ec2:DescribeInstances":                      {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeSecurityGroups":                 {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeSecurityGroupRules":             {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeVolumes":                        {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeIamInstanceProfileAssociations": {levelRead, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeNetworkAcls":                    {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeSnapshots":                      {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:GetConsoleOutput":                       {levelRead, map[string][]string{"instance": ec2InstanceKeys}},
+	"ec2:CreateSecurityGroup": {levelWrite, map[string][]string{
+		"security-group": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region", "ec2:SecurityGroupID"},
+		"vpc":            {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region", "ec2:Tenancy", "ec2:VpcID"},
+	}},
+	"ec2:CreateTags": {levelTagging, map[string][]string{
+		"instance": ec2CreateTagsKeys, "volume": ec2CreateTagsKeys, "snapshot": ec2CreateTagsKeys,
+		"security-group": ec2CreateTagsKeys, "network-interface": ec2CreateTagsKeys,
+	}},
+	"ec2:AuthorizeSecurityGroupIngress": {levelWrite, map[string][]string{"security-group": ec2GroupKeys,
+		"security-group-rule": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region"}}},
+	"ec2:AuthorizeSecurityGroupEgress": {levelWrite, map[string][]string{"security-group": ec2GroupKeys,
+		"security-group-rule": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region"}}},
+	"ec2:RevokeSecurityGroupIngress": {levelWrite, map[string][]string{"security-group": ec2GroupKeys}},
+	"ec2:RevokeSecurityGroupEgress":  {levelWrite, map[string][]string{"security-group": ec2GroupKeys}},
+	"ec2:ModifyNetworkInterfaceAttribute": {levelWrite, map[string][]string{
+		"instance": ec2InstanceKeys,
+		"network-interface": {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Attribute",
+			"ec2:Attribute/${AttributeName}", "ec2:AvailabilityZone", "ec2:NetworkInterfaceID", "ec2:Region", "ec2:Subnet", "ec2:Vpc"},
+		"security-group": ec2GroupKeys,
+		"subnet":         {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:AvailabilityZone", "ec2:Region", "ec2:Vpc"},
+	}},
+	"ec2:ModifyInstanceAttribute": {levelWrite, map[string][]string{
+		"instance":       append([]string{"ec2:Attribute", "ec2:Attribute/${AttributeName}"}, ec2InstanceKeys...),
+		"security-group": ec2GroupKeys, "volume": ec2VolumeKeys,
+	}},
+	"ec2:CreateSnapshots": {levelWrite, map[string][]string{
+		"instance": ec2InstanceKeys, "snapshot": ec2NewSnapshotKeys, "volume": ec2VolumeKeys,
+	}},
+	"ec2:CreateSnapshot": {levelWrite, map[string][]string{"snapshot": ec2NewSnapshotKeys, "volume": ec2VolumeKeys}},
+	"ec2:CreateNetworkAclEntry": {levelWrite, map[string][]string{"network-acl": {"aws:ResourceTag/${TagKey}",
+		"ec2:ResourceTag/${TagKey}", "ec2:NetworkAclID", "ec2:Region", "ec2:Vpc"}}},
+
+	"autoscaling:DescribeAutoScalingInstances": {levelList, map[string][]string{"": noKeys}},
+	"autoscaling:DetachInstances": {levelWrite, map[string][]string{"autoScalingGroup": {"aws:ResourceTag/${TagKey}",
+		"autoscaling:ResourceTag/${TagKey}"}}},
+
+	"elasticloadbalancing:DescribeLoadBalancers":               {levelRead, map[string][]string{"": noKeys}},
+	"elasticloadbalancing:DescribeTargetGroups":                {levelRead, map[string][]string{"": noKeys}},
+	"elasticloadbalancing:DescribeTargetHealth":                {levelRead, map[string][]string{"": noKeys}},
+	"elasticloadbalancing:DeregisterInstancesFromLoadBalancer": {levelWrite, map[string][]string{"loadbalancer": {"aws:ResourceTag/${TagKey}"}}},
+	"elasticloadbalancing:DeregisterTargets":                   {levelWrite, map[string][]string{"targetgroup": {"aws:ResourceTag/${TagKey}"}}},
+
+	"sns:Publish":  {levelWrite, map[string][]string{"topic": {"aws:ResourceTag/${TagKey}"}}},
+	"s3:PutObject": {levelWrite, map[string][]string{"object": {"s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:RequestObjectTag/${TagKey}", "s3:ResourceAccount", "s3:TlsVersion"}}},
+	"kms:GenerateDataKey": {levelWrite, map[string][]string{"key": {"kms:ViaService", "kms:CallerAccount",
+		"kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:EncryptionAlgorithm", "aws:ResourceTag/${TagKey}"}}},
+	"kms:Decrypt": {levelWrite, map[string][]string{"key": {"kms:ViaService", "kms:CallerAccount",
+		"kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:EncryptionAlgorithm", "aws:ResourceTag/${TagKey}"}}},
+	"logs:CreateLogStream": {levelWrite, map[string][]string{"log-group": noKeys}},
+	"logs:PutLogEvents":    {levelWrite, map[string][]string{"log-group": noKeys}},
+	"sqs:SendMessage":      {levelWrite, map[string][]string{"queue": {"aws:ResourceTag/${TagKey}"}}},
+}
+
+// globalKeys are evaluated for every request that carries them; a positive
+// condition on one is not a silent deny.
+var globalKeys = map[string]bool{
+	"aws:SecureTransport": true, "aws:SourceArn": true, "aws:SourceAccount": true,
+	"aws:RequestedRegion": true, "aws:PrincipalAccount": true,
+}

@@ -1,0 +1,424 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/firebreak-ir/firebreak/infra/stack"
+)
+
+// equalJSON compares a template fragment with the JSON it must be, exactly.
+func equalJSON(t *testing.T, what string, got any, want string) {
+	t.Helper()
+	var w any
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatalf("bad expectation for %s: %v", what, err)
+	}
+	var g any
+	raw, _ := json.Marshal(got)
+	_ = json.Unmarshal(raw, &g)
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s:\ngot  %s\nwant %s", what, toJSON(g), toJSON(w))
+	}
+}
+
+func ref(id string) map[string]any          { return map[string]any{"Ref": id} }
+func getAtt(id, attr string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+
+var extended = map[string]any{
+	"notifyMinSeverity": "5.5", "containMinSeverity": "8", "dryRun": "false",
+	"findingTypePrefixes": "Backdoor:EC2/,CryptoCurrency:EC2/,Execution:Runtime/",
+	"isolationMode":       "sg+nacl", "notifyEmail": "soc@example.com", "evidenceRetentionDays": "365",
+	"objectLockMode": "COMPLIANCE", "logRetentionDays": "731", "logLevel": "debug",
+	"reservedConcurrency": "10", "securityHubAction": "false",
+}
+
+func TestGuardDutyRuleMatchesInstanceFindingsAtTheNotifyThreshold(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string]any
+		pattern   string
+	}{
+		{
+			name: "defaults: every finding type from severity 4",
+			pattern: `{"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"],
+				"detail": {"resource": {"resourceType": ["Instance"]}, "severity": [{"numeric": [">=", 4]}]}}`,
+		},
+		{
+			name:      "finding-type prefixes and a fractional threshold",
+			overrides: extended,
+			pattern: `{"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"],
+				"detail": {"resource": {"resourceType": ["Instance"]}, "severity": [{"numeric": [">=", 5.5]}],
+				"type": [{"prefix": "Backdoor:EC2/"}, {"prefix": "CryptoCurrency:EC2/"}, {"prefix": "Execution:Runtime/"}]}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synth(t, tt.overrides)
+			_, rule := s.withPrefix(t, "AWS::Events::Rule", "GuardDutyFindings")
+			equalJSON(t, "event pattern", rule.Properties["EventPattern"], tt.pattern)
+		})
+	}
+}
+
+func TestRulesRetryAndDeadLetterUndeliveredFindings(t *testing.T) {
+	s := synth(t, nil)
+	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
+	rules := s.ofType("AWS::Events::Rule")
+	if len(rules) != 2 {
+		t.Fatalf("want the GuardDuty and Security Hub rules, got %v", rules)
+	}
+	for _, id := range rules {
+		equalJSON(t, id+" targets", s.resources[id].Properties["Targets"], `[{
+			"Arn": {"Fn::GetAtt": ["`+fnID+`", "Arn"]},
+			"DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["`+dlqID+`", "Arn"]}},
+			"Id": "Target0",
+			"RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 8}}]`)
+	}
+	// EventBridge may write to the dead-letter queue only for these rules.
+	var granted []string
+	for _, st := range statements(s) {
+		if st.policy.owner == "UndeliveredFindingsPolicy" && st.effect == "Allow" {
+			if st.principal != `{"Service":"events.amazonaws.com"}` || !contains(st.actions, "sqs:SendMessage") || len(st.actions) != 1 {
+				t.Errorf("%s grants %v to %s", st, st.actions, st.principal)
+			}
+			granted = append(granted, render(st.conditions["ArnEquals"]["aws:SourceArn"]))
+		}
+	}
+	equalJSON(t, "dead-letter queue writers", granted, `["${GuardDutyFindings.Arn}", "${SecurityHubContainAction.Arn}"]`)
+	// EventBridge may only invoke the function from these rules.
+	if n := len(s.ofType("AWS::Lambda::Permission")); n != len(rules) {
+		t.Errorf("%d invoke permissions for %d rules", n, len(rules))
+	}
+	for _, id := range s.ofType("AWS::Lambda::Permission") {
+		p := s.resources[id].Properties
+		if p["Principal"] != "events.amazonaws.com" || p["Action"] != "lambda:InvokeFunction" {
+			t.Errorf("%s: unexpected permission %s", id, toJSON(p))
+		}
+		src, _ := json.Marshal(p["SourceArn"])
+		if !strings.Contains(string(src), "GuardDutyFindings") && !strings.Contains(string(src), "SecurityHubContainAction") {
+			t.Errorf("%s: invocation not limited to a Firebreak rule: SourceArn %s", id, src)
+		}
+	}
+}
+
+func TestSecurityHubCustomActionRoutesToTheFunction(t *testing.T) {
+	s := synth(t, nil)
+	id, action := s.only(t, "AWS::SecurityHub::ActionTarget")
+	name, _ := action.Properties["Name"].(string)
+	actionID, _ := action.Properties["Id"].(string)
+	// CreateActionTarget limits: name up to 20 characters, id up to 20 alphanumerics.
+	if len(name) == 0 || len(name) > 20 {
+		t.Errorf("action name %q: Security Hub accepts 1-20 characters", name)
+	}
+	if !regexp.MustCompile(`^[A-Za-z0-9]{1,20}$`).MatchString(actionID) {
+		t.Errorf("action id %q: Security Hub accepts 1-20 alphanumerics", actionID)
+	}
+	if !strings.Contains(action.Properties["Description"].(string), "Contain with Firebreak") {
+		t.Errorf("description %q does not say what the action does", action.Properties["Description"])
+	}
+	_, rule := s.withPrefix(t, "AWS::Events::Rule", "SecurityHubContainAction")
+	equalJSON(t, "custom action pattern", rule.Properties["EventPattern"], `{
+		"source": ["aws.securityhub"], "detail-type": ["Security Hub Findings - Custom Action"],
+		"resources": [{"Fn::GetAtt": ["`+id+`", "ActionTargetArn"]}]}`)
+	equalJSON(t, "custom action output", s.outputs["CustomActionArn"], `{
+		"Description": "Security Hub custom action that sends findings to the function",
+		"Value": {"Fn::GetAtt": ["`+id+`", "ActionTargetArn"]}}`)
+}
+
+func TestSecurityHubActionCanBeLeftOut(t *testing.T) {
+	s := synth(t, extended)
+	check(t, func() {
+		s.template.ResourceCountIs(jsii.String("AWS::SecurityHub::ActionTarget"), jsii.Number(0))
+		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(1))
+	})
+	if _, ok := s.outputs["CustomActionArn"]; ok {
+		t.Error("CustomActionArn output without a custom action")
+	}
+}
+
+func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string]any
+		env       map[string]string
+		logLevel  string
+		reserved  int
+	}{
+		{
+			name: "defaults", logLevel: "INFO", reserved: 5,
+			env: map[string]string{"FIREBREAK_DRY_RUN": "true", "FIREBREAK_CONTAIN_MIN_SEVERITY": "7",
+				"FIREBREAK_NOTIFY_MIN_SEVERITY": "4", "FIREBREAK_ISOLATION": "sg"},
+		},
+		{
+			name: "armed, hard cut, debug logs", overrides: extended, logLevel: "DEBUG", reserved: 10,
+			env: map[string]string{"FIREBREAK_DRY_RUN": "false", "FIREBREAK_CONTAIN_MIN_SEVERITY": "8",
+				"FIREBREAK_NOTIFY_MIN_SEVERITY": "5.5", "FIREBREAK_ISOLATION": "sg+nacl"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synth(t, tt.overrides)
+			_, fn := s.only(t, "AWS::Lambda::Function")
+			topicID, _ := s.only(t, "AWS::SNS::Topic")
+			bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
+			logsID, _ := s.only(t, "AWS::Logs::LogGroup")
+			roleID, _ := s.only(t, "AWS::IAM::Role")
+			env := map[string]any{"FIREBREAK_TOPIC_ARN": ref(topicID), "FIREBREAK_EVIDENCE_BUCKET": ref(bucketID),
+				"FIREBREAK_ACCOUNT_ID": map[string]any{"Ref": "AWS::AccountId"}}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			want := map[string]any{
+				"Runtime": "provided.al2023", "Architectures": []any{"arm64"}, "Handler": "bootstrap",
+				"Timeout": 300, "MemorySize": 256, "ReservedConcurrentExecutions": tt.reserved,
+				"Role":        getAtt(roleID, "Arn"),
+				"Environment": map[string]any{"Variables": env},
+				"LoggingConfig": map[string]any{"LogFormat": "JSON", "ApplicationLogLevel": tt.logLevel,
+					"SystemLogLevel": "WARN", "LogGroup": ref(logsID)},
+			}
+			for k, v := range want {
+				raw, _ := json.Marshal(v)
+				equalJSON(t, k, fn.Properties[k], string(raw))
+			}
+			// X-Ray is off on purpose (see the README): no tracing config at all.
+			if tc, ok := fn.Properties["TracingConfig"]; ok {
+				t.Errorf("TracingConfig = %v, want none", tc)
+			}
+		})
+	}
+}
+
+func TestFunctionLogsAreRetainedForTheConfiguredPeriod(t *testing.T) {
+	for _, tt := range []struct {
+		overrides map[string]any
+		days      int
+	}{{nil, 365}, {extended, 731}} {
+		s := synth(t, tt.overrides)
+		check(t, func() {
+			s.template.HasResource(jsii.String("AWS::Logs::LogGroup"), map[string]any{
+				"Properties":     map[string]any{"RetentionInDays": tt.days},
+				"DeletionPolicy": "Retain",
+			})
+		})
+	}
+}
+
+func TestFailedInvocationsGoToTheOnFailureQueue(t *testing.T) {
+	s := synth(t, nil)
+	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	queueID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
+	_, cfg := s.only(t, "AWS::Lambda::EventInvokeConfig")
+	equalJSON(t, "event invoke config", cfg.Properties, `{
+		"FunctionName": {"Ref": "`+fnID+`"}, "Qualifier": "$LATEST",
+		"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2,
+		"DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["`+queueID+`", "Arn"]}}}}`)
+}
+
+func TestFailureQueuesAreEncryptedTLSOnlyAndKeepMessagesTwoWeeks(t *testing.T) {
+	s := synth(t, nil)
+	queues := s.ofType("AWS::SQS::Queue")
+	if len(queues) != 2 {
+		t.Fatalf("want the delivery DLQ and the on-failure queue, got %v", queues)
+	}
+	for _, id := range queues {
+		equalJSON(t, id, s.resources[id].Properties, `{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 1209600}`)
+		check(t, func() {
+			s.template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), map[string]any{
+				"Queues": []any{ref(id)},
+				"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+					"Effect": "Deny", "Action": "sqs:*", "Principal": map[string]any{"AWS": "*"},
+					"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+				})})},
+			})
+		})
+	}
+}
+
+func TestReportTopicIsEncryptedWithItsOwnKeyAndTLSOnly(t *testing.T) {
+	s := synth(t, nil)
+	topicID, topic := s.only(t, "AWS::SNS::Topic")
+	keyID, _ := s.withPrefix(t, "AWS::KMS::Key", "TopicKey")
+	equalJSON(t, "topic key", topic.Properties["KmsMasterKeyId"], `{"Fn::GetAtt": ["`+keyID+`", "Arn"]}`)
+	_, policy := s.only(t, "AWS::SNS::TopicPolicy")
+	equalJSON(t, "topic policy", policy.Properties["PolicyDocument"], `{"Version": "2012-10-17", "Statement": [
+		{"Sid": "AllowPublishThroughSSLOnly", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+		 "Resource": {"Ref": "`+topicID+`"}, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+		{"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+		 "Action": "sns:Publish", "Resource": {"Ref": "`+topicID+`"},
+		 "Condition": {
+			"ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":cloudwatch:",
+				{"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"}, ":alarm:*"]]}},
+			"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}`)
+}
+
+func TestEmailSubscriptionOnlyWhenAnAddressIsGiven(t *testing.T) {
+	check(t, func() { synth(t, nil).template.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0)) })
+	s := synth(t, extended)
+	topicID, _ := s.only(t, "AWS::SNS::Topic")
+	_, sub := s.only(t, "AWS::SNS::Subscription")
+	equalJSON(t, "subscription", sub.Properties, `{"Protocol": "email", "Endpoint": "soc@example.com",
+		"TopicArn": {"Ref": "`+topicID+`"}}`)
+}
+
+func TestKeysRotateAndOutliveTheStack(t *testing.T) {
+	s := synth(t, nil)
+	keys := s.ofType("AWS::KMS::Key")
+	if len(keys) != 2 {
+		t.Fatalf("want a topic key and an evidence key, got %v", keys)
+	}
+	check(t, func() {
+		s.template.AllResources(jsii.String("AWS::KMS::Key"), map[string]any{
+			"Properties":          assertions.Match_ObjectLike(&map[string]any{"EnableKeyRotation": true}),
+			"DeletionPolicy":      "Retain",
+			"UpdateReplacePolicy": "Retain",
+		})
+	})
+}
+
+func TestEvidenceBucketIsLockedEncryptedPrivateAndLogged(t *testing.T) {
+	tests := []struct {
+		name      string
+		overrides map[string]any
+		days      int
+		mode      string
+	}{
+		{"defaults: 90 days, governance", nil, 90, "GOVERNANCE"},
+		{"a year, compliance", extended, 365, "COMPLIANCE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synth(t, tt.overrides)
+			bucketID, bucket := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
+			logsID, logs := s.withPrefix(t, "AWS::S3::Bucket", "AccessLogs")
+			keyID, _ := s.withPrefix(t, "AWS::KMS::Key", "EvidenceKey")
+			days, _ := json.Marshal(tt.days)
+			equalJSON(t, "evidence bucket", bucket.Properties, `{
+				"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"BucketKeyEnabled": true,
+					"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["`+keyID+`", "Arn"]}}}]},
+				"VersioningConfiguration": {"Status": "Enabled"},
+				"ObjectLockEnabled": true,
+				"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Days": `+string(days)+`, "Mode": "`+tt.mode+`"}}},
+				"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+				"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+				"LoggingConfiguration": {"DestinationBucketName": {"Ref": "`+logsID+`"}, "LogFilePrefix": "evidence/"},
+				"LifecycleConfiguration": {"Rules": [{"Id": "expire-evidence", "Status": "Enabled", "ExpirationInDays": `+string(days)+`,
+					"NoncurrentVersionExpiration": {"NoncurrentDays": 1}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}}`)
+			equalJSON(t, "access log bucket", logs.Properties, `{
+				"BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+				"VersioningConfiguration": {"Status": "Enabled"},
+				"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
+				"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+				"LifecycleConfiguration": {"Rules": [{"Id": "expire-access-logs", "Status": "Enabled", "ExpirationInDays": `+string(days)+`,
+					"NoncurrentVersionExpiration": {"NoncurrentDays": 30}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]}}`)
+			for _, id := range []string{bucketID, logsID} {
+				props := s.resources[id].Properties
+				check(t, func() {
+					s.template.HasResource(jsii.String("AWS::S3::Bucket"), map[string]any{
+						"Properties": assertions.Match_ObjectLike(&props), "DeletionPolicy": "Retain",
+					})
+					s.template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), map[string]any{
+						"Bucket": ref(id),
+						"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+							"Effect": "Deny", "Action": "s3:*", "Principal": map[string]any{"AWS": "*"},
+							"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+						})})},
+					})
+				})
+			}
+		})
+	}
+}
+
+func TestAlarmsPageTheReportTopic(t *testing.T) {
+	s := synth(t, nil)
+	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	topicID, _ := s.only(t, "AWS::SNS::Topic")
+	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
+	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
+	alarms := s.ofType("AWS::CloudWatch::Alarm")
+	if len(alarms) != 3 {
+		t.Fatalf("want three alarms, got %v", alarms)
+	}
+	tests := []struct {
+		prefix, namespace, metric, statistic, dimension string
+		target                                          map[string]any
+	}{
+		{"FunctionErrorsAlarm", "AWS/Lambda", "Errors", "Sum", "FunctionName", ref(fnID)},
+		{"FailedContainmentsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(failuresID, "QueueName")},
+		{"UndeliveredFindingsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(dlqID, "QueueName")},
+	}
+	for _, tt := range tests {
+		_, alarm := s.withPrefix(t, "AWS::CloudWatch::Alarm", tt.prefix)
+		p := map[string]any{}
+		for k, v := range alarm.Properties {
+			if k != "AlarmDescription" {
+				p[k] = v
+			}
+		}
+		if d, _ := alarm.Properties["AlarmDescription"].(string); !strings.HasPrefix(d, "Firebreak: ") {
+			t.Errorf("%s: description %q does not tell the reader what fired", tt.prefix, d)
+		}
+		dim, _ := json.Marshal(tt.target)
+		equalJSON(t, tt.prefix, p, `{
+			"Namespace": "`+tt.namespace+`", "MetricName": "`+tt.metric+`", "Statistic": "`+tt.statistic+`", "Period": 300,
+			"Dimensions": [{"Name": "`+tt.dimension+`", "Value": `+string(dim)+`}],
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
+			"TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "`+topicID+`"}]}`)
+	}
+}
+
+func TestOutputsNameWhatAnOperatorNeeds(t *testing.T) {
+	s := synth(t, nil)
+	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	topicID, _ := s.only(t, "AWS::SNS::Topic")
+	bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
+	for name, value := range map[string]any{"FunctionName": ref(fnID), "TopicArn": ref(topicID), "EvidenceBucketName": ref(bucketID)} {
+		out, ok := s.outputs[name].(map[string]any)
+		if !ok {
+			t.Errorf("no output %s", name)
+			continue
+		}
+		raw, _ := json.Marshal(value)
+		equalJSON(t, name, out["Value"], string(raw))
+	}
+}
+
+func TestBuildRefusesAConfigurationThatWouldMisbehave(t *testing.T) {
+	notArm := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notArm, "bootstrap"), []byte("#!/bin/sh\necho not a Lambda\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		context map[string]any
+		wantErr string
+	}{
+		{"a misspelled key", map[string]any{"dryrun": "false"}, `did you mean "dryRun"`},
+		{"an invalid value", map[string]any{"isolationMode": "vpc"}, `"vpc" is not "sg" or "sg+nacl"`},
+		{"no prebuilt bootstrap", map[string]any{"bootstrapDir": t.TempDir()}, "run make build first"},
+		{"a bootstrap that is not an executable", map[string]any{"bootstrapDir": notArm}, "as an ELF executable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var err error
+			check(t, func() {
+				app := awscdk.NewApp(&awscdk.AppProps{Context: &tt.context, Outdir: jsii.String(t.TempDir())})
+				_, _, err = stack.Build(app, filepath.Join(repoRoot, "functions", "contain"))
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Build error = %v, want one saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
