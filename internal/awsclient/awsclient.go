@@ -79,12 +79,15 @@ func Load(ctx context.Context, ownAccount string) (*Factory, error) {
 // for CreateSnapshots that would be a second snapshot set.
 type shieldedClient struct{ next aws.HTTPClient }
 
-func (c shieldedClient) Do(r *http.Request) (*http.Response, error) {
+func (c shieldedClient) Do(r *http.Request) (*http.Response, error) { return c.next.Do(ShieldBody(r)) }
+
+// ShieldBody returns r with its body stripped of io.WriterTo (see shieldedClient).
+func ShieldBody(r *http.Request) *http.Request {
 	if r.Body != nil && r.Body != http.NoBody {
 		r = r.Clone(r.Context())
 		r.Body = plainBody{r.Body}
 	}
-	return c.next.Do(r)
+	return r
 }
 
 type plainBody struct{ io.ReadCloser }

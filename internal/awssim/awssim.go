@@ -36,6 +36,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/awsclient"
 )
 
 // Backend is the AWS the simulator serves: one account and Region's clients
@@ -261,14 +262,8 @@ func (s *Server) HTTPClient() *http.Client {
 type bodyShield struct{ next http.RoundTripper }
 
 func (b bodyShield) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r = r.Clone(r.Context())
-		r.Body = plainBody{r.Body}
-	}
-	return b.next.RoundTrip(r)
+	return b.next.RoundTrip(awsclient.ShieldBody(r))
 }
-
-type plainBody struct{ io.ReadCloser }
 
 // Stats returns a copy of the counters per operation.
 func (s *Server) Stats() Stats { return s.faults.snapshot() }

@@ -69,22 +69,31 @@ func Config(d awsfake.Demo, getenv func(string) string) (config.Config, error) {
 	})
 }
 
-// Run processes the named events in order against one world and writes a
-// summary per event (format "text") or one JSON report per line ("json").
-func Run(ctx context.Context, names []string, format string, out io.Writer, log *slog.Logger) error {
+// prepare checks the format and reads the events (the default one when none is named).
+func prepare(names []string, format string) ([]string, [][]byte, error) {
 	if len(names) == 0 {
 		names = []string{events.Default}
 	}
 	if format != "text" && format != "json" {
-		return fmt.Errorf("FORMAT must be text or json, not %q", format)
+		return nil, nil, fmt.Errorf("FORMAT must be text or json, not %q", format)
 	}
 	raws := make([][]byte, len(names))
 	for i, n := range names {
 		b, err := Load(n)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		raws[i] = b
+	}
+	return names, raws, nil
+}
+
+// Run processes the named events in order against one world and writes a
+// summary per event (format "text") or one JSON report per line ("json").
+func Run(ctx context.Context, names []string, format string, out io.Writer, log *slog.Logger) error {
+	names, raws, err := prepare(names, format)
+	if err != nil {
+		return err
 	}
 	w, d := World(raws[0])
 	cfg, err := Config(d, os.Getenv)

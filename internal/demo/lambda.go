@@ -10,7 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
@@ -30,19 +29,9 @@ type LambdaOptions struct {
 // each event over HTTP and prints what Run prints. Everything it started is
 // stopped and removed when it returns, ctx being cancelled included.
 func RunLambda(ctx context.Context, names []string, format string, out io.Writer, opts LambdaOptions) error {
-	if len(names) == 0 {
-		names = []string{events.Default}
-	}
-	if format != "text" && format != "json" {
-		return fmt.Errorf("FORMAT must be text or json, not %q", format)
-	}
-	raws := make([][]byte, len(names))
-	for i, n := range names {
-		b, err := Load(n)
-		if err != nil {
-			return err
-		}
-		raws[i] = b
+	names, raws, err := prepare(names, format)
+	if err != nil {
+		return err
 	}
 	w, d := World(raws[0])
 	// Checked here as in-process, so a bad setting fails before any build.
