@@ -181,9 +181,7 @@ func (r *run) createGroups(ctx context.Context, vpc string, g vpcGroups) (vpcGro
 func (r *run) createGroup(ctx context.Context, vpc, name, role, description string) (id string, created bool, err error) {
 	out, err := r.api.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String(name), VpcId: aws.String(vpc), Description: aws.String(description),
-		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{
-			{Key: aws.String(TagManaged), Value: aws.String("true")}, {Key: aws.String(TagRole), Value: aws.String(role)},
-			{Key: aws.String("Name"), Value: aws.String(name)}}}},
+		TagSpecifications: groupTags(name, role),
 	})
 	if err == nil {
 		return aws.ToString(out.GroupId), true, nil
@@ -292,4 +290,12 @@ func (r *run) emptyGroup(ctx context.Context, id string) error {
 		}
 	}
 	return fmt.Errorf("isolation group %s still has rules after revoking them", id)
+}
+
+// groupTags mark a group as Firebreak's: the IAM policy lets the function
+// create, and loosen, only groups carrying them.
+func groupTags(name, role string) []ec2types.TagSpecification {
+	return []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{
+		{Key: aws.String(TagManaged), Value: aws.String("true")}, {Key: aws.String(TagRole), Value: aws.String(role)},
+		{Key: aws.String("Name"), Value: aws.String(name)}}}}
 }

@@ -223,8 +223,10 @@ func (r *run) planIsolation(ctx context.Context, vpc string, enis []eni, prefetc
 	var errs []error
 	if g.isolation == "" || g.allTraffic == "" {
 		acts = append(acts, fmt.Sprintf("create %s and %s in %s", isolationGroupName, allTrafficGroupName, vpc))
+		// The same tags as the real call: IAM allows creation only with them.
 		_, err := r.api.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{DryRun: aws.Bool(true),
-			GroupName: aws.String(isolationGroupName), VpcId: aws.String(vpc), Description: aws.String("dry run")})
+			GroupName: aws.String(isolationGroupName), VpcId: aws.String(vpc), Description: aws.String("dry run"),
+			TagSpecifications: groupTags(isolationGroupName, RoleIsolation)})
 		errs = append(errs, dryRunOK(err))
 	}
 	target := g.isolation
