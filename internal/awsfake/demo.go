@@ -1,8 +1,10 @@
 package awsfake
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -141,4 +143,47 @@ func tcpFrom(port int32, cidrs ...string) types.IpPermission {
 		}
 	}
 	return p
+}
+
+// State renders everything a containment can change in the demo world, one
+// JSON document per part, for before/after comparisons in tests. It makes no
+// counted call.
+func (w *World) State(d Demo) map[string]string {
+	parts := map[string]any{
+		"victim":            w.Instance(d.Victim),
+		"victimAttributes":  w.InstanceAttributes(d.Victim),
+		"bystander":         w.Instance(d.Bystander),
+		"networkACL":        w.NetworkACL(d.NetworkACL),
+		"subnetBNetworkACL": w.NetworkACL(w.SubnetNetworkACL(d.SubnetB)),
+		"autoScalingGroup":  w.AutoScalingGroup(d.ASG),
+		"classicLB":         w.ClassicLBInstances(d.ClassicLB),
+		"targetGroup":       w.Targets(d.TargetGroup),
+		"ipTargetGroup":     w.Targets(d.IPTargetGroup),
+		"snapshots":         w.Snapshots(),
+		"objects":           w.Objects(),
+		"published":         w.Published(),
+	}
+	for _, id := range d.VictimENIs {
+		parts["eni "+id] = w.NetworkInterface(id)
+	}
+	for _, id := range d.VictimVolumes {
+		parts["volume "+id] = w.Volume(id)
+	}
+	w.mu.Lock()
+	ids := slices.Clone(w.groups.order)
+	w.mu.Unlock()
+	var groups []types.SecurityGroup
+	for _, id := range ids {
+		groups = append(groups, w.SecurityGroup(id))
+	}
+	parts["securityGroups"] = groups
+	out := map[string]string{}
+	for k, v := range parts {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("awsfake: encoding %s: %v", k, err))
+		}
+		out[k] = string(b)
+	}
+	return out
 }

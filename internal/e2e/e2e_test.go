@@ -144,41 +144,7 @@ func (e *env) mustInvoke(f *e2e.Function, payload []byte) *report.Report {
 // state is everything containment can change, read from the in-memory AWS
 // directly (never through the simulator, so Stats count the function alone).
 func (e *env) state() map[string]string {
-	e.t.Helper()
-	aw, d := e.w.AWS, e.w.Demo
-	parts := map[string]any{
-		"victim":           aw.Instance(d.Victim),
-		"victimAttributes": aw.InstanceAttributes(d.Victim),
-		"bystander":        aw.Instance(d.Bystander),
-		"networkACL":       aw.NetworkACL(d.NetworkACL),
-		"autoScalingGroup": aw.AutoScalingGroup(d.ASG),
-		"classicLB":        aw.ClassicLBInstances(d.ClassicLB),
-		"targetGroup":      aw.Targets(d.TargetGroup),
-		"ipTargetGroup":    aw.Targets(d.IPTargetGroup),
-		"snapshots":        aw.Snapshots(),
-		"objects":          aw.Objects(),
-		"published":        aw.Published(),
-	}
-	for _, id := range d.VictimENIs {
-		parts["eni "+id] = aw.NetworkInterface(id)
-	}
-	for _, id := range d.VictimVolumes {
-		parts["volume "+id] = aw.Volume(id)
-	}
-	sgs, err := aw.Clients().EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{})
-	if err != nil {
-		e.t.Fatalf("listing security groups: %v", err)
-	}
-	parts["securityGroups"] = sgs.SecurityGroups
-	out := map[string]string{}
-	for k, v := range parts {
-		b, err := json.Marshal(v)
-		if err != nil {
-			e.t.Fatalf("encoding %s: %v", k, err)
-		}
-		out[k] = string(b)
-	}
-	return out
+	return e.w.AWS.State(e.w.Demo)
 }
 
 // unchanged fails the test for every part of the world that differs from

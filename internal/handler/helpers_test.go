@@ -121,47 +121,13 @@ func (dl delivery) mutating(allowPublish bool) []string {
 	return out
 }
 
-// state is everything containment could change in the demo world, one JSON
-// document per part, read through the world's accessors (no counted calls)
-// except the security group listing.
+// state is everything containment could change in the demo world (no counted
+// calls), SNS messages aside.
 func (e *env) state() map[string]string {
-	e.t.Helper()
-	w, d := e.w, e.d
-	parts := map[string]any{
-		"victim":            w.Instance(d.Victim),
-		"victimAttributes":  w.InstanceAttributes(d.Victim),
-		"bystander":         w.Instance(d.Bystander),
-		"networkACL":        w.NetworkACL(d.NetworkACL),
-		"subnetBNetworkACL": w.NetworkACL(w.SubnetNetworkACL(d.SubnetB)),
-		"autoScalingGroup":  w.AutoScalingGroup(d.ASG),
-		"classicLB":         w.ClassicLBInstances(d.ClassicLB),
-		"targetGroup":       w.Targets(d.TargetGroup),
-		"ipTargetGroup":     w.Targets(d.IPTargetGroup),
-		"snapshots":         w.Snapshots(),
-		"objects":           w.Objects(),
-	}
-	for _, id := range d.VictimENIs {
-		parts["eni "+id] = w.NetworkInterface(id)
-	}
-	for _, id := range d.VictimVolumes {
-		parts["volume "+id] = w.Volume(id)
-	}
-	// The listing is made outside any measured delivery, so its calls are not
-	// attributed to the handler.
-	sgs, err := w.Clients().EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{})
-	if err != nil {
-		e.t.Fatalf("listing security groups: %v", err)
-	}
-	parts["securityGroups"] = sgs.SecurityGroups
-	out := map[string]string{}
-	for k, v := range parts {
-		b, err := json.Marshal(v)
-		if err != nil {
-			e.t.Fatalf("encoding %s: %v", k, err)
-		}
-		out[k] = string(b)
-	}
-	return out
+	st := e.w.State(e.d)
+	// A notification is not a change to what Firebreak protects.
+	delete(st, "published")
+	return st
 }
 
 // unchanged fails the test for every part of the world that differs from before.
