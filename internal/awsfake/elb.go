@@ -94,11 +94,20 @@ func (w *World) describeClassicLBs(in *elb.DescribeLoadBalancersInput) (*elb.Des
 			found = append(found, w.renderClassicLB(lb))
 		}
 	}
-	out, next, ok := page(found, int(aws.ToInt32(in.PageSize)), in.Marker)
+	out, next, ok := page(found, elbPageSize(in.PageSize), in.Marker)
 	if !ok {
 		return nil, validationError("Invalid Marker")
 	}
 	return &elb.DescribeLoadBalancersOutput{LoadBalancerDescriptions: out, NextMarker: next}, nil
+}
+
+// elbPageSize is the page an ELB Describe call returns: PageSize, or 400 when
+// unset, as AWS does, so callers that ignore markers miss the rest.
+func elbPageSize(size *int32) int {
+	if size == nil {
+		return 400
+	}
+	return int(*size)
 }
 
 // checkPageSize applies the ELB APIs' PageSize bounds (1 to 400).

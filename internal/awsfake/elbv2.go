@@ -216,7 +216,7 @@ func (w *World) describeTargetGroups(in *elbv2.DescribeTargetGroupsInput) (*elbv
 		}
 		found = append(found, w.renderTG(tg))
 	}
-	out, next, ok := page(found, int(aws.ToInt32(in.PageSize)), in.Marker)
+	out, next, ok := page(found, elbPageSize(in.PageSize), in.Marker)
 	if !ok {
 		return nil, validationError("Invalid Marker")
 	}

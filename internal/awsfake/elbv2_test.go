@@ -141,3 +141,24 @@ func targetState(w *awsfake.World, tg string, d awsfake.Demo) elbv2types.TargetH
 	}
 	return ""
 }
+
+// Without PageSize, AWS returns 400 target groups a page: a caller that
+// ignores the marker misses the rest.
+func TestDescribeTargetGroupsDefaultPage(t *testing.T) {
+	w := awsfake.New("123456789012", "us-east-1")
+	vpc := w.AddVPC("10.0.0.0/16", false)
+	for i := range 401 {
+		w.AddTargetGroup(fmt.Sprintf("tg-%d", i), elbv2types.TargetTypeEnumInstance, 80, vpc)
+	}
+	out, err := w.Clients().ELBV2.DescribeTargetGroups(context.Background(), &elbv2.DescribeTargetGroupsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TargetGroups) != 400 || out.NextMarker == nil {
+		t.Fatalf("first page: %d groups, marker %v; want 400 and a marker", len(out.TargetGroups), out.NextMarker)
+	}
+	rest, err := w.Clients().ELBV2.DescribeTargetGroups(context.Background(), &elbv2.DescribeTargetGroupsInput{Marker: out.NextMarker})
+	if err != nil || len(rest.TargetGroups) != 1 || rest.NextMarker != nil {
+		t.Fatalf("second page: %v, %d groups; want the last one and no marker", err, len(rest.TargetGroups))
+	}
+}
