@@ -111,7 +111,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Re
 
 func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v policy.Verdict, instanceID string) (*report.Report, error) {
 	rep := h.base(in, v, instanceID)
-	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingID(in), "source", in.Source)
+	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingIDOf(rep), "source", in.Source)
 	var runErr error
 	var prior map[string]string
 	if rep.Decision == report.Contain {
@@ -319,13 +319,6 @@ func errorCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return "Error"
-}
-
-func findingID(in *finding.Input) string {
-	if in.Finding != nil {
-		return in.Finding.ID
-	}
-	return ""
 }
 
 func findingIDOf(rep *report.Report) string {

@@ -54,7 +54,7 @@ func TestNothingChanges(t *testing.T) {
 				}
 				return e.d.Victim
 			},
-			want: runbook.Outcome{AlreadyContained: true, PriorFindingID: "earlier-finding"}, first: report.Skipped, rest: report.Skipped,
+			want: runbook.Outcome{AlreadyContained: true, Tags: map[string]string{runbook.TagFindingID: "earlier-finding"}}, first: report.Skipped, rest: report.Skipped,
 		},
 		{
 			name: "terminated instance",
@@ -112,7 +112,7 @@ func TestNothingChanges(t *testing.T) {
 			if after := state(t, e.w); after != before {
 				t.Error("the world changed")
 			}
-			if out.Exempt != tc.want.Exempt || out.AlreadyContained != tc.want.AlreadyContained || out.PriorFindingID != tc.want.PriorFindingID ||
+			if out.Exempt != tc.want.Exempt || out.AlreadyContained != tc.want.AlreadyContained || out.Tags[runbook.TagFindingID] != tc.want.Tags[runbook.TagFindingID] ||
 				out.NotFound != tc.want.NotFound || out.IsolationFailed != tc.want.IsolationFailed {
 				t.Errorf("outcome flags %+v, want %+v", out, tc.want)
 			}

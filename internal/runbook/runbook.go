@@ -53,9 +53,6 @@ type Outcome struct {
 	Evidence         *report.Evidence
 	NACLEntries      []report.NACLEntry
 	AlreadyContained bool
-	// PriorFindingID is the finding an earlier containment was for (from the
-	// instance's tags), so a re-delivery of the same finding can stay quiet.
-	PriorFindingID string
 	// Exempt is set when the live instance carries firebreak:exempt=true:
 	// nothing was changed.
 	Exempt bool
@@ -132,7 +129,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 			report.Skipped, "instance is exempt: nothing changed")}
 	}
 	if inst.contained() {
-		return Outcome{AlreadyContained: true, PriorFindingID: inst.Tags[TagFindingID], Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+		return Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
 			"already contained at %s (case %s): nothing repeated", inst.Tags[TagContainedAt], inst.Tags[TagCaseID]),
 			report.Skipped, "already contained: nothing repeated")}
 	}

@@ -58,8 +58,8 @@ func TestFailedIsolationIsTaggedAndRetried(t *testing.T) {
 		t.Errorf("status tag after the retry %q, want %q", got, runbook.StatusContained)
 	}
 	third := rb.Run(context.Background(), e.target(e.d.Victim))
-	if !third.AlreadyContained || third.PriorFindingID != findingID {
-		t.Errorf("third run: already contained %v, prior finding %q; want true, %q", third.AlreadyContained, third.PriorFindingID, findingID)
+	if !third.AlreadyContained || third.Tags[runbook.TagFindingID] != findingID {
+		t.Errorf("third run: already contained %v, prior finding %q; want true, %q", third.AlreadyContained, third.Tags[runbook.TagFindingID], findingID)
 	}
 }
 
