@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Context keys read from cdk.json or `cdk -c key=value`. Values given with -c
@@ -31,12 +33,6 @@ const (
 	KeyReservedConcurrency   = "reservedConcurrency"
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
-)
-
-// Isolation modes, as the function reads them from FIREBREAK_ISOLATION.
-const (
-	IsolationSG     = "sg"
-	IsolationSGNACL = "sg+nacl"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -79,7 +75,7 @@ func DefaultConfig() Config {
 		NotifyMinSeverity:     4,
 		ContainMinSeverity:    7,
 		DryRun:                true,
-		IsolationMode:         IsolationSG,
+		IsolationMode:         contract.IsolationSG,
 		EvidenceRetentionDays: 90,
 		ObjectLockMode:        ObjectLockGovernance,
 		LogRetentionDays:      365,
@@ -196,8 +192,8 @@ func (c Config) Validate() error {
 	if c.NotifyEmail != "" && !emailAddress.MatchString(c.NotifyEmail) {
 		bad("context %s: %q is not an email address", KeyNotifyEmail, c.NotifyEmail)
 	}
-	if c.IsolationMode != IsolationSG && c.IsolationMode != IsolationSGNACL {
-		bad("context %s: %q is not %q or %q", KeyIsolationMode, c.IsolationMode, IsolationSG, IsolationSGNACL)
+	if c.IsolationMode != contract.IsolationSG && c.IsolationMode != contract.IsolationSGNACL {
+		bad("context %s: %q is not %q or %q", KeyIsolationMode, c.IsolationMode, contract.IsolationSG, contract.IsolationSGNACL)
 	}
 	// S3 caps default retention at 100 years (36500 days).
 	if c.EvidenceRetentionDays < 1 || c.EvidenceRetentionDays > 36500 {
@@ -236,13 +232,13 @@ func (c Config) objectLockRetention() awss3.ObjectLockRetention {
 // function an STS call on every cold start.
 func (c Config) Environment(topicArn, bucketName, account string) map[string]string {
 	return map[string]string{
-		"FIREBREAK_TOPIC_ARN":            topicArn,
-		"FIREBREAK_EVIDENCE_BUCKET":      bucketName,
-		"FIREBREAK_ACCOUNT_ID":           account,
-		"FIREBREAK_DRY_RUN":              strconv.FormatBool(c.DryRun),
-		"FIREBREAK_CONTAIN_MIN_SEVERITY": formatSeverity(c.ContainMinSeverity),
-		"FIREBREAK_NOTIFY_MIN_SEVERITY":  formatSeverity(c.NotifyMinSeverity),
-		"FIREBREAK_ISOLATION":            c.IsolationMode,
+		contract.EnvTopicARN:           topicArn,
+		contract.EnvEvidenceBucket:     bucketName,
+		contract.EnvAccountID:          account,
+		contract.EnvDryRun:             strconv.FormatBool(c.DryRun),
+		contract.EnvContainMinSeverity: formatSeverity(c.ContainMinSeverity),
+		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
+		contract.EnvIsolation:          c.IsolationMode,
 	}
 }
 

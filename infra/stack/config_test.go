@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/infra/stack"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 func getter(values map[string]any) func(string) any {
@@ -80,7 +81,7 @@ func TestParseConfigReadsCDKJSONAndCommandLineValues(t *testing.T) {
 
 func TestDefaultConfigIsObserveOnly(t *testing.T) {
 	c := stack.DefaultConfig()
-	if !c.DryRun || c.IsolationMode != stack.IsolationSG || c.ObjectLockMode != stack.ObjectLockGovernance {
+	if !c.DryRun || c.IsolationMode != contract.IsolationSG || c.ObjectLockMode != stack.ObjectLockGovernance {
 		t.Errorf("defaults must be dry run, security groups only, governance lock; got %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -164,16 +165,16 @@ func TestMisspelledKeysNameTheIntendedKey(t *testing.T) {
 
 func TestEnvironmentIsWhatTheFunctionReads(t *testing.T) {
 	c := stack.DefaultConfig()
-	c.ContainMinSeverity, c.NotifyMinSeverity, c.DryRun, c.IsolationMode = 8.5, 4, false, stack.IsolationSGNACL
+	c.ContainMinSeverity, c.NotifyMinSeverity, c.DryRun, c.IsolationMode = 8.5, 4, false, contract.IsolationSGNACL
 	got := c.Environment("arn:aws:sns:eu-west-1:111122223333:reports", "evidence-bucket", "111122223333")
 	want := map[string]string{
-		"FIREBREAK_TOPIC_ARN":            "arn:aws:sns:eu-west-1:111122223333:reports",
-		"FIREBREAK_EVIDENCE_BUCKET":      "evidence-bucket",
-		"FIREBREAK_ACCOUNT_ID":           "111122223333",
-		"FIREBREAK_DRY_RUN":              "false",
-		"FIREBREAK_CONTAIN_MIN_SEVERITY": "8.5",
-		"FIREBREAK_NOTIFY_MIN_SEVERITY":  "4",
-		"FIREBREAK_ISOLATION":            "sg+nacl",
+		contract.EnvTopicARN:           "arn:aws:sns:eu-west-1:111122223333:reports",
+		contract.EnvEvidenceBucket:     "evidence-bucket",
+		contract.EnvAccountID:          "111122223333",
+		contract.EnvDryRun:             "false",
+		contract.EnvContainMinSeverity: "8.5",
+		contract.EnvNotifyMinSeverity:  "4",
+		contract.EnvIsolation:          "sg+nacl",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)

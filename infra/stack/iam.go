@@ -6,13 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
-)
 
-// Tags the function relies on. ExemptTag is set by instance owners; ManagedTag
-// is set by the function on the security groups it creates.
-const (
-	ExemptTag  = "firebreak:exempt"
-	ManagedTag = "firebreak:managed"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // The write actions the runbook performs on EC2, Auto Scaling and ELB
@@ -73,11 +68,11 @@ func allow(sid string, actions, resources []string, conditions map[string]any) a
 // operator is true when the key is absent, so it never silently denies a
 // resource type that does not carry aws:ResourceTag.
 func notExempt() map[string]any {
-	return map[string]any{"StringNotEquals": map[string]any{"aws:ResourceTag/" + ExemptTag: "true"}}
+	return map[string]any{"StringNotEquals": map[string]any{"aws:ResourceTag/" + contract.TagExempt: "true"}}
 }
 
 func managedGroup() map[string]any {
-	return map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + ManagedTag: "true"}}
+	return map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + contract.TagManaged: "true"}}
 }
 
 func concat(lists ...[]string) []string {
@@ -104,9 +99,9 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		// Defence in depth: the function skips exempt instances itself; this
 		// makes AWS refuse even if it did not.
 		statement("NeverChangeExemptResources", awsiam.Effect_DENY, concat(mutating, naclActions), []string{"*"},
-			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + ExemptTag: "true"}}),
+			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + contract.TagExempt: "true"}}),
 		statement("NeverWriteTheExemptTag", awsiam.Effect_DENY, []string{"ec2:CreateTags"}, []string{"*"},
-			map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": ExemptTag}}),
+			map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": contract.TagExempt}}),
 
 		allow("DescribeForEvidence", describeActions, []string{"*"}, nil),
 		allow("ReadConsoleOutput", []string{"ec2:GetConsoleOutput"}, []string{instances}, nil),
@@ -118,7 +113,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		// them back in their own groups. ModifyInstanceAttribute gets no group:
 		// the runbook changes groups per interface only.
 		allow("CreateManagedGroups", []string{"ec2:CreateSecurityGroup"}, []string{groups}, map[string]any{
-			"StringEquals":            map[string]any{"aws:RequestTag/" + ManagedTag: "true"},
+			"StringEquals":            map[string]any{"aws:RequestTag/" + contract.TagManaged: "true"},
 			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": []string{"firebreak:*", "Name"}},
 		}),
 		allow("CreateGroupsInVpcs", []string{"ec2:CreateSecurityGroup"}, []string{ec2Arn("vpc/*")}, notExempt()),
@@ -136,11 +131,11 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 			map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{"CreateSnapshots", "CreateSnapshot"}}}),
 		allow("TagContainedResources", []string{"ec2:CreateTags"}, []string{instances, volumes, snapshots}, map[string]any{
 			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": "firebreak:*"},
-			"StringNotEquals":         map[string]any{"aws:ResourceTag/" + ExemptTag: "true"},
+			"StringNotEquals":         map[string]any{"aws:ResourceTag/" + contract.TagExempt: "true"},
 		}),
 		allow("TagManagedGroups", []string{"ec2:CreateTags"}, []string{groups}, map[string]any{
 			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": "firebreak:*"},
-			"StringEquals":            map[string]any{"aws:ResourceTag/" + ManagedTag: "true"},
+			"StringEquals":            map[string]any{"aws:ResourceTag/" + contract.TagManaged: "true"},
 		}),
 
 		allow("DetachFromAutoScalingGroups", detachActions,
@@ -169,7 +164,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
 	}
 	// The hard cut writes into subnets' network ACLs: granted only when chosen.
-	if cfg.IsolationMode == IsolationSGNACL {
+	if cfg.IsolationMode == contract.IsolationSGNACL {
 		s = append(s, allow("HardCutNetworkAcls", naclActions, []string{ec2Arn("network-acl/*")}, notExempt()))
 	}
 	return s

@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // wildcardReasons explains every wildcard resource in the contain function's
@@ -57,7 +59,7 @@ const failureQueueReason = "This queue is the last stop for events that failed (
 func suppressFindings(stack awscdk.Stack, cfg Config) {
 	findings := make([]string, 0, len(wildcardReasons))
 	for f := range wildcardReasons {
-		if f == naclWildcard && cfg.IsolationMode != IsolationSGNACL {
+		if f == naclWildcard && cfg.IsolationMode != contract.IsolationSGNACL {
 			continue
 		}
 		findings = append(findings, f)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/firebreak-ir/firebreak/infra/stack"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // equalJSON compares a template fragment with the JSON it must be, exactly.
@@ -157,13 +158,13 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 	}{
 		{
 			name: "defaults", logLevel: "INFO", reserved: 5,
-			env: map[string]string{"FIREBREAK_DRY_RUN": "true", "FIREBREAK_CONTAIN_MIN_SEVERITY": "7",
-				"FIREBREAK_NOTIFY_MIN_SEVERITY": "4", "FIREBREAK_ISOLATION": "sg"},
+			env: map[string]string{contract.EnvDryRun: "true", contract.EnvContainMinSeverity: "7",
+				contract.EnvNotifyMinSeverity: "4", contract.EnvIsolation: "sg"},
 		},
 		{
 			name: "armed, hard cut, debug logs", overrides: extended, logLevel: "DEBUG", reserved: 10,
-			env: map[string]string{"FIREBREAK_DRY_RUN": "false", "FIREBREAK_CONTAIN_MIN_SEVERITY": "8",
-				"FIREBREAK_NOTIFY_MIN_SEVERITY": "5.5", "FIREBREAK_ISOLATION": "sg+nacl"},
+			env: map[string]string{contract.EnvDryRun: "false", contract.EnvContainMinSeverity: "8",
+				contract.EnvNotifyMinSeverity: "5.5", contract.EnvIsolation: "sg+nacl"},
 		},
 	}
 	for _, tt := range tests {
@@ -174,8 +175,8 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 			bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
 			logsID, _ := s.only(t, "AWS::Logs::LogGroup")
 			roleID, _ := s.only(t, "AWS::IAM::Role")
-			env := map[string]any{"FIREBREAK_TOPIC_ARN": ref(topicID), "FIREBREAK_EVIDENCE_BUCKET": ref(bucketID),
-				"FIREBREAK_ACCOUNT_ID": map[string]any{"Ref": "AWS::AccountId"}}
+			env := map[string]any{contract.EnvTopicARN: ref(topicID), contract.EnvEvidenceBucket: ref(bucketID),
+				contract.EnvAccountID: map[string]any{"Ref": "AWS::AccountId"}}
 			for k, v := range tt.env {
 				env[k] = v
 			}

@@ -7,12 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-)
 
-// Isolation modes.
-const (
-	IsolationSG     = "sg"
-	IsolationSGNACL = "sg+nacl"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Config is everything the containment function can be told.
@@ -28,7 +24,7 @@ type Config struct {
 }
 
 // NACL reports whether the network-ACL hard cut is on.
-func (c Config) NACL() bool { return c.Isolation == IsolationSGNACL }
+func (c Config) NACL() bool { return c.Isolation == contract.IsolationSGNACL }
 
 var (
 	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
@@ -39,30 +35,30 @@ var (
 // FromEnv reads and validates the configuration. Every problem is reported at
 // once, each naming the variable, so a bad deployment fails with one clear message.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Isolation: IsolationSG, ContainMin: 7, NotifyMin: 4}
+	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4}
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
 
-	c.TopicARN = strings.TrimSpace(getenv("FIREBREAK_TOPIC_ARN"))
+	c.TopicARN = strings.TrimSpace(getenv(contract.EnvTopicARN))
 	switch {
 	case c.TopicARN == "":
-		bad("FIREBREAK_TOPIC_ARN", "required: the SNS topic ARN reports are published to")
+		bad(contract.EnvTopicARN, "required: the SNS topic ARN reports are published to")
 	case !topicARN.MatchString(c.TopicARN):
-		bad("FIREBREAK_TOPIC_ARN", "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.TopicARN)
+		bad(contract.EnvTopicARN, "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.TopicARN)
 	}
-	c.EvidenceBucket = strings.TrimSpace(getenv("FIREBREAK_EVIDENCE_BUCKET"))
+	c.EvidenceBucket = strings.TrimSpace(getenv(contract.EnvEvidenceBucket))
 	switch {
 	case c.EvidenceBucket == "":
-		bad("FIREBREAK_EVIDENCE_BUCKET", "required: the S3 bucket the pre-change evidence is written to")
+		bad(contract.EnvEvidenceBucket, "required: the S3 bucket the pre-change evidence is written to")
 	case !bucket.MatchString(c.EvidenceBucket):
-		bad("FIREBREAK_EVIDENCE_BUCKET", "%q is not a valid S3 bucket name", c.EvidenceBucket)
+		bad(contract.EnvEvidenceBucket, "%q is not a valid S3 bucket name", c.EvidenceBucket)
 	}
-	if v := strings.TrimSpace(getenv("FIREBREAK_DRY_RUN")); v != "" {
+	if v := strings.TrimSpace(getenv(contract.EnvDryRun)); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			bad("FIREBREAK_DRY_RUN", "%q is not true or false", v)
+			bad(contract.EnvDryRun, "%q is not true or false", v)
 		}
 		c.DryRun = b
 	}
@@ -78,20 +74,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		*dst = f
 	}
-	severity("FIREBREAK_CONTAIN_MIN_SEVERITY", &c.ContainMin)
-	severity("FIREBREAK_NOTIFY_MIN_SEVERITY", &c.NotifyMin)
+	severity(contract.EnvContainMinSeverity, &c.ContainMin)
+	severity(contract.EnvNotifyMinSeverity, &c.NotifyMin)
 	if c.NotifyMin > c.ContainMin {
-		bad("FIREBREAK_NOTIFY_MIN_SEVERITY", "%v is above FIREBREAK_CONTAIN_MIN_SEVERITY %v: contained findings would not be reported", c.NotifyMin, c.ContainMin)
+		bad(contract.EnvNotifyMinSeverity, "%v is above FIREBREAK_CONTAIN_MIN_SEVERITY %v: contained findings would not be reported", c.NotifyMin, c.ContainMin)
 	}
-	if v := strings.TrimSpace(getenv("FIREBREAK_ISOLATION")); v != "" {
-		if v != IsolationSG && v != IsolationSGNACL {
-			bad("FIREBREAK_ISOLATION", "%q is not %q or %q", v, IsolationSG, IsolationSGNACL)
+	if v := strings.TrimSpace(getenv(contract.EnvIsolation)); v != "" {
+		if v != contract.IsolationSG && v != contract.IsolationSGNACL {
+			bad(contract.EnvIsolation, "%q is not %q or %q", v, contract.IsolationSG, contract.IsolationSGNACL)
 		}
 		c.Isolation = v
 	}
-	if v := strings.TrimSpace(getenv("FIREBREAK_ACCOUNT_ID")); v != "" {
+	if v := strings.TrimSpace(getenv(contract.EnvAccountID)); v != "" {
 		if !accountID.MatchString(v) {
-			bad("FIREBREAK_ACCOUNT_ID", "%q is not a 12-digit account id", v)
+			bad(contract.EnvAccountID, "%q is not a 12-digit account id", v)
 		}
 		c.AccountID = v
 	}

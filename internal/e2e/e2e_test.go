@@ -24,9 +24,9 @@ import (
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // The sample events' account and Region, the instance most of them name, and
@@ -194,7 +194,7 @@ func snapshotsOf(aw *awsfake.World, instanceID string) []string {
 	var vols []string
 	for _, s := range aw.Snapshots() {
 		for _, t := range s.Tags {
-			if aws.ToString(t.Key) == runbook.TagInstanceID && aws.ToString(t.Value) == instanceID {
+			if aws.ToString(t.Key) == contract.TagInstanceID && aws.ToString(t.Value) == instanceID {
 				vols = append(vols, aws.ToString(s.VolumeId))
 			}
 		}
@@ -282,7 +282,7 @@ func (e *env) contained(findingID string) {
 	}
 
 	// tag
-	for key, want := range map[string]string{runbook.TagStatus: runbook.StatusContained, runbook.TagFindingID: findingID} {
+	for key, want := range map[string]string{contract.TagStatus: contract.StatusContained, contract.TagFindingID: findingID} {
 		if got := tagValue(aw, d.Victim, key); got != want {
 			t.Errorf("tag %s = %q, want %q", key, got, want)
 		}
@@ -445,8 +445,8 @@ func TestManualRequest(t *testing.T) {
 	}
 	// A manual request has no finding: its case id stands in for one.
 	e.contained("IR-2026-0142")
-	if got := tagValue(e.w.AWS, victim, runbook.TagCaseID); got != "IR-2026-0142" {
-		t.Errorf("tag %s = %q, want the request's case IR-2026-0142", runbook.TagCaseID, got)
+	if got := tagValue(e.w.AWS, victim, contract.TagCaseID); got != "IR-2026-0142" {
+		t.Errorf("tag %s = %q, want the request's case IR-2026-0142", contract.TagCaseID, got)
 	}
 	if msgs := e.published(0); len(msgs) != 1 {
 		t.Errorf("published %d messages, want 1", len(msgs))

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // Instances named by the sample events other than the demo victim.
@@ -107,7 +107,7 @@ func TestNotifyDecisions(t *testing.T) {
 		{name: "attack sequence", raw: events.Must("guardduty-attack-sequence-instance-group.json"), seed: victim,
 			reason: "Attack sequence", instances: []string{victim, "i-0fedcba9876543210", "i-07f3e2d1c0b9a8765"}},
 		{name: "exempt live instance", raw: events.Must("guardduty-backdoor-c2.json"), seed: victim,
-			setup:  func(e *env) { e.setTag(victim, runbook.TagExempt, "true") },
+			setup:  func(e *env) { e.setTag(victim, contract.TagExempt, "true") },
 			reason: "carries firebreak:exempt=true", steps: report.Skipped},
 		{name: "finding for another account", raw: otherAccountBackdoor, seed: victim,
 			reason: "cross-account containment is not configured"},

@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // TestDetachFailure: a step that fails after isolation succeeded is reported,
@@ -40,8 +40,8 @@ func TestDetachFailure(t *testing.T) {
 	if members := e.w.AutoScalingGroup(e.d.ASG).Instances; len(members) != 1 {
 		t.Errorf("%s has %d members, want the victim still in it", e.d.ASG, len(members))
 	}
-	if got := e.tag(victim, runbook.TagStatus); got != runbook.StatusContained {
-		t.Errorf("%s = %q: isolation succeeded, want %q", runbook.TagStatus, got, runbook.StatusContained)
+	if got := e.tag(victim, contract.TagStatus); got != contract.StatusContained {
+		t.Errorf("%s = %q: isolation succeeded, want %q", contract.TagStatus, got, contract.StatusContained)
 	}
 	if len(dl.published) != 1 {
 		t.Fatalf("published %d messages, want 1", len(dl.published))
@@ -122,8 +122,8 @@ func TestUnpublishedReportIsPublishedByTheRetry(t *testing.T) {
 	if errorCode(first.err) != "AuthorizationError" || len(first.published) != 0 {
 		t.Fatalf("first delivery: error %v, %d published; want AuthorizationError and nothing", first.err, len(first.published))
 	}
-	if got := e.tag(victim, runbook.TagReport); got != "unpublished" {
-		t.Fatalf("%s = %q after the failed publish, want unpublished", runbook.TagReport, got)
+	if got := e.tag(victim, contract.TagReport); got != "unpublished" {
+		t.Fatalf("%s = %q after the failed publish, want unpublished", contract.TagReport, got)
 	}
 	e.w.Allow("Publish")
 
@@ -131,8 +131,8 @@ func TestUnpublishedReportIsPublishedByTheRetry(t *testing.T) {
 	if retry.err != nil || len(retry.published) != 1 || !retry.only(t).AlreadyContained {
 		t.Fatalf("retry: error %v, %d published; want one 'already contained' report", retry.err, len(retry.published))
 	}
-	if got := e.tag(victim, runbook.TagReport); got != "published" {
-		t.Errorf("%s = %q after the retry published, want published", runbook.TagReport, got)
+	if got := e.tag(victim, contract.TagReport); got != "published" {
+		t.Errorf("%s = %q after the retry published, want published", contract.TagReport, got)
 	}
 
 	// From then on a re-delivery is quiet again: one read, nothing published.

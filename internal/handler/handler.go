@@ -26,6 +26,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/policy"
@@ -161,7 +162,7 @@ func quiet(rep *report.Report, prior map[string]string) string {
 	case rep.Decision == report.Ignore:
 		return "ignored"
 	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil &&
-		rep.Finding.ID == prior[runbook.TagFindingID] && prior[runbook.TagReport] != "unpublished":
+		rep.Finding.ID == prior[contract.TagFindingID] && prior[contract.TagReport] != "unpublished":
 		return "re-delivery of the finding the instance was contained for"
 	}
 	return ""
@@ -221,7 +222,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	switch {
 	case out.Exempt:
 		rep.Decision = report.Notify
-		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", runbook.TagExempt, rep.Reason)
+		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", contract.TagExempt, rep.Reason)
 	case out.AlreadyContained:
 		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
 	case out.NotFound:
@@ -250,7 +251,7 @@ func (h *Handler) markReport(ctx context.Context, rep *report.Report, prior map[
 		return
 	case published != nil:
 		value = "unpublished"
-	case prior[runbook.TagReport] == "unpublished":
+	case prior[contract.TagReport] == "unpublished":
 		value = "published"
 	default:
 		return
@@ -258,7 +259,7 @@ func (h *Handler) markReport(ctx context.Context, rep *report.Report, prior map[
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	if err == nil {
 		_, err = api.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{rep.InstanceID},
-			Tags: []ec2types.Tag{{Key: aws.String(runbook.TagReport), Value: aws.String(value)}}})
+			Tags: []ec2types.Tag{{Key: aws.String(contract.TagReport), Value: aws.String(value)}}})
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "could not mark the report state on the instance", "instance", rep.InstanceID, "error", err)

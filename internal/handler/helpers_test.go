@@ -20,10 +20,10 @@ import (
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // The sample events' account, Region and the instance most of them name.
@@ -179,11 +179,11 @@ func (e *env) contained(instanceID, findingID string) {
 			e.t.Errorf("%s groups = %v, want only the isolation group %s", aws.ToString(ni.NetworkInterfaceId), groups, iso)
 		}
 	}
-	if got := e.tag(instanceID, runbook.TagStatus); got != runbook.StatusContained {
-		e.t.Errorf("%s = %q, want %q", runbook.TagStatus, got, runbook.StatusContained)
+	if got := e.tag(instanceID, contract.TagStatus); got != contract.StatusContained {
+		e.t.Errorf("%s = %q, want %q", contract.TagStatus, got, contract.StatusContained)
 	}
-	if got := e.tag(instanceID, runbook.TagFindingID); got != findingID {
-		e.t.Errorf("%s = %q, want %q", runbook.TagFindingID, got, findingID)
+	if got := e.tag(instanceID, contract.TagFindingID); got != findingID {
+		e.t.Errorf("%s = %q, want %q", contract.TagFindingID, got, findingID)
 	}
 	if !e.w.InstanceAttributes(instanceID).DisableAPITermination {
 		e.t.Errorf("termination protection of %s is off", instanceID)
@@ -219,7 +219,7 @@ func (e *env) snapshotsOf(instanceID string) []string {
 	var ids []string
 	for _, s := range e.w.Snapshots() {
 		for _, t := range s.Tags {
-			if aws.ToString(t.Key) == runbook.TagInstanceID && aws.ToString(t.Value) == instanceID {
+			if aws.ToString(t.Key) == contract.TagInstanceID && aws.ToString(t.Value) == instanceID {
 				ids = append(ids, aws.ToString(s.SnapshotId))
 			}
 		}

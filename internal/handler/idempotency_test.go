@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // TestRedelivery: once an instance is contained, a later event about it costs
@@ -122,8 +122,8 @@ func TestRetryConverges(t *testing.T) {
 	if iso := rep.Step(report.StepIsolate); iso == nil || iso.Status != report.Failed || iso.Error != "UnauthorizedOperation" {
 		t.Errorf("isolate step %+v, want failed with UnauthorizedOperation", iso)
 	}
-	if got := e.tag(victim, runbook.TagStatus); got != runbook.StatusIsolationFailed {
-		t.Errorf("%s = %q after the failed delivery, want %q", runbook.TagStatus, got, runbook.StatusIsolationFailed)
+	if got := e.tag(victim, contract.TagStatus); got != contract.StatusIsolationFailed {
+		t.Errorf("%s = %q after the failed delivery, want %q", contract.TagStatus, got, contract.StatusIsolationFailed)
 	}
 	// The failure is reported at once, not only after the retries.
 	if len(first.published) != 1 || attr(first.published[0], notify.AttrStatus) != notify.StatusFailed {

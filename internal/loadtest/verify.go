@@ -8,12 +8,10 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
-
-// isolationGroup is the name the runbook gives its deny-all group.
-const isolationGroup = "firebreak-isolation"
 
 // State is what the world shows of one victim after the run.
 type State struct {
@@ -59,7 +57,7 @@ func (f *Fleet) Inspect() []State {
 		bad := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
 		for _, id := range v.ENIs {
 			groups := w.NetworkInterface(id).Groups
-			if len(groups) != 1 || aws.ToString(groups[0].GroupName) != isolationGroup {
+			if len(groups) != 1 || aws.ToString(groups[0].GroupName) != contract.IsolationGroupName {
 				bad("interface %s not isolated", id)
 				continue
 			}
@@ -81,8 +79,8 @@ func (f *Fleet) Inspect() []State {
 				bad("volume %s deleted on termination", aws.ToString(m.Ebs.VolumeId))
 			}
 		}
-		if tagValue(inst.Tags, runbook.TagStatus) != runbook.StatusContained {
-			bad("status tag %q", tagValue(inst.Tags, runbook.TagStatus))
+		if tagValue(inst.Tags, contract.TagStatus) != contract.StatusContained {
+			bad("status tag %q", tagValue(inst.Tags, contract.TagStatus))
 		}
 		if v.ASG != "" {
 			for _, m := range w.AutoScalingGroup(v.ASG).Instances {
@@ -123,10 +121,10 @@ func (f *Fleet) BystandersTouched() []string {
 	var out []string
 	for _, id := range f.Bystanders {
 		inst := f.World.Instance(id)
-		touched := tagValue(inst.Tags, runbook.TagStatus) != ""
+		touched := tagValue(inst.Tags, contract.TagStatus) != ""
 		for _, ni := range inst.NetworkInterfaces {
 			for _, g := range ni.Groups {
-				touched = touched || aws.ToString(g.GroupName) == isolationGroup
+				touched = touched || aws.ToString(g.GroupName) == contract.IsolationGroupName
 			}
 		}
 		if touched {

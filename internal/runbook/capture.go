@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
@@ -128,7 +129,7 @@ func (r *run) gather(ctx context.Context) *facts {
 	})
 	f.snapshots = async(func() ([]ec2types.Snapshot, error) {
 		out, err := r.api.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
-			Filters: []ec2types.Filter{{Name: aws.String("tag:" + TagInstanceID), Values: []string{id}}}})
+			Filters: []ec2types.Filter{{Name: aws.String("tag:" + contract.TagInstanceID), Values: []string{id}}}})
 		if err != nil {
 			return nil, fmt.Errorf("looking for earlier snapshots of %s: %w", id, err)
 		}
@@ -149,7 +150,7 @@ func (r *run) claimSnapshots(ctx context.Context) bool {
 		return true
 	}
 	h := sha256.New()
-	fmt.Fprintln(h, r.inst.ID, r.inst.Tags[TagStatus], r.now.Format("2006010215"))
+	fmt.Fprintln(h, r.inst.ID, r.inst.Tags[contract.TagStatus], r.now.Format("2006010215"))
 	for _, e := range r.inst.ENIs {
 		fmt.Fprintln(h, e.ID, e.Groups)
 	}

@@ -11,16 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
-)
-
-// The two groups Firebreak keeps per VPC: one that allows all traffic (the
-// first swap, so tracked flows become untracked) and one that allows nothing.
-const (
-	RoleIsolation  = "isolation"
-	RoleAllTraffic = "all-traffic"
-
-	isolationGroupName  = "firebreak-isolation"
-	allTrafficGroupName = "firebreak-all-traffic"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 type vpcGroups struct {
@@ -92,8 +83,8 @@ func (c *groupCache) prefetch(ctx context.Context, api awsapi.EC2) *future[map[s
 // them: the isolation group must have no rule at all.
 func findGroups(ctx context.Context, api awsapi.EC2, vpcs []string) (map[string]vpcGroups, error) {
 	in := &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + TagManaged), Values: []string{"true"}},
-		{Name: aws.String("tag:" + TagRole), Values: []string{RoleIsolation, RoleAllTraffic}},
+		{Name: aws.String("tag:" + contract.TagManaged), Values: []string{"true"}},
+		{Name: aws.String("tag:" + contract.TagRole), Values: []string{contract.RoleIsolation, contract.RoleAllTraffic}},
 	}}
 	if len(vpcs) > 0 {
 		in.Filters = append(in.Filters, ec2types.Filter{Name: aws.String("vpc-id"), Values: vpcs})
@@ -107,11 +98,11 @@ func findGroups(ctx context.Context, api awsapi.EC2, vpcs []string) (map[string]
 		}
 		for _, sg := range page.SecurityGroups {
 			vpc, g := aws.ToString(sg.VpcId), found[aws.ToString(sg.VpcId)]
-			switch tagValue(sg.Tags, TagRole) {
-			case RoleIsolation:
+			switch tagValue(sg.Tags, contract.TagRole) {
+			case contract.RoleIsolation:
 				g.isolation = aws.ToString(sg.GroupId)
 				g.verified = len(sg.IpPermissions) == 0 && len(sg.IpPermissionsEgress) == 0
-			case RoleAllTraffic:
+			case contract.RoleAllTraffic:
 				g.allTraffic = aws.ToString(sg.GroupId)
 			}
 			found[vpc] = g
@@ -200,7 +191,7 @@ func (r *run) createGroup(ctx context.Context, vpc, name, role, description stri
 // createIsolationGroup makes the deny-all group: a new group allows all
 // egress (IPv4, and IPv6 in dual-stack VPCs), and both are revoked here.
 func (r *run) createIsolationGroup(ctx context.Context, vpc string) (string, error) {
-	id, created, err := r.createGroup(ctx, vpc, isolationGroupName, RoleIsolation, "Firebreak isolation: no traffic in or out")
+	id, created, err := r.createGroup(ctx, vpc, contract.IsolationGroupName, contract.RoleIsolation, "Firebreak isolation: no traffic in or out")
 	if err != nil || !created {
 		return id, err
 	}
@@ -216,7 +207,7 @@ func (r *run) createIsolationGroup(ctx context.Context, vpc string) (string, err
 }
 
 func (r *run) createAllTrafficGroup(ctx context.Context, vpc string) (string, error) {
-	id, _, err := r.createGroup(ctx, vpc, allTrafficGroupName, RoleAllTraffic, "Firebreak: all traffic, so tracked flows become untracked before isolation")
+	id, _, err := r.createGroup(ctx, vpc, contract.AllTrafficGroupName, contract.RoleAllTraffic, "Firebreak: all traffic, so tracked flows become untracked before isolation")
 	if err != nil {
 		return id, err
 	}
@@ -296,6 +287,6 @@ func (r *run) emptyGroup(ctx context.Context, id string) error {
 // create, and loosen, only groups carrying them.
 func groupTags(name, role string) []ec2types.TagSpecification {
 	return []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSecurityGroup, Tags: []ec2types.Tag{
-		{Key: aws.String(TagManaged), Value: aws.String("true")}, {Key: aws.String(TagRole), Value: aws.String(role)},
+		{Key: aws.String(contract.TagManaged), Value: aws.String("true")}, {Key: aws.String(contract.TagRole), Value: aws.String(role)},
 		{Key: aws.String("Name"), Value: aws.String(name)}}}}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -39,7 +40,7 @@ func TestNothingChanges(t *testing.T) {
 		{
 			name: "exempt instance",
 			setup: func(t *testing.T, e *env) string {
-				tagInstance(t, e, e.d.Victim, runbook.TagExempt, "true")
+				tagInstance(t, e, e.d.Victim, contract.TagExempt, "true")
 				return e.d.Victim
 			},
 			want: runbook.Outcome{Exempt: true}, first: report.Skipped, rest: report.Skipped,
@@ -54,7 +55,7 @@ func TestNothingChanges(t *testing.T) {
 				}
 				return e.d.Victim
 			},
-			want: runbook.Outcome{AlreadyContained: true, Tags: map[string]string{runbook.TagFindingID: "earlier-finding"}}, first: report.Skipped, rest: report.Skipped,
+			want: runbook.Outcome{AlreadyContained: true, Tags: map[string]string{contract.TagFindingID: "earlier-finding"}}, first: report.Skipped, rest: report.Skipped,
 		},
 		{
 			name: "terminated instance",
@@ -112,7 +113,7 @@ func TestNothingChanges(t *testing.T) {
 			if after := state(t, e.w); after != before {
 				t.Error("the world changed")
 			}
-			if out.Exempt != tc.want.Exempt || out.AlreadyContained != tc.want.AlreadyContained || out.Tags[runbook.TagFindingID] != tc.want.Tags[runbook.TagFindingID] ||
+			if out.Exempt != tc.want.Exempt || out.AlreadyContained != tc.want.AlreadyContained || out.Tags[contract.TagFindingID] != tc.want.Tags[contract.TagFindingID] ||
 				out.NotFound != tc.want.NotFound || out.IsolationFailed != tc.want.IsolationFailed {
 				t.Errorf("outcome flags %+v, want %+v", out, tc.want)
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -136,22 +137,22 @@ func groupsOf(w *awsfake.World, eniID string) []string {
 func firebreakGroups(t *testing.T, w *awsfake.World, vpc string) (isolation, allTraffic string) {
 	t.Helper()
 	out, err := w.Clients().EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
-		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("tag:" + runbook.TagManaged), Values: []string{"true"}}}})
+		{Name: aws.String("vpc-id"), Values: []string{vpc}}, {Name: aws.String("tag:" + contract.TagManaged), Values: []string{"true"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range out.SecurityGroups {
 		for _, tag := range g.Tags {
-			if aws.ToString(tag.Key) != runbook.TagRole {
+			if aws.ToString(tag.Key) != contract.TagRole {
 				continue
 			}
 			switch aws.ToString(tag.Value) {
-			case runbook.RoleIsolation:
+			case contract.RoleIsolation:
 				if isolation != "" {
 					t.Errorf("two isolation groups in %s: %s and %s", vpc, isolation, aws.ToString(g.GroupId))
 				}
 				isolation = aws.ToString(g.GroupId)
-			case runbook.RoleAllTraffic:
+			case contract.RoleAllTraffic:
 				if allTraffic != "" {
 					t.Errorf("two all-traffic groups in %s: %s and %s", vpc, allTraffic, aws.ToString(g.GroupId))
 				}

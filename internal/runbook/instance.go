@@ -8,28 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-)
 
-// Tags Firebreak reads and writes on instances and on the resources it creates.
-const (
-	TagStatus      = "firebreak:status"
-	TagFindingID   = "firebreak:finding-id"
-	TagCaseID      = "firebreak:case-id"
-	TagContainedAt = "firebreak:contained-at"
-	TagReason      = "firebreak:reason"
-	TagExempt      = "firebreak:exempt"
-	TagInstanceID  = "firebreak:instance-id"
-	TagRole        = "firebreak:role"
-	TagManaged     = "firebreak:managed"
-	// TagReport is "unpublished" while a containment's report failed to
-	// reach SNS, so the next event for the instance publishes, not stays quiet.
-	TagReport = "firebreak:report"
-
-	StatusContained       = "contained"
-	StatusIsolationFailed = "isolation-failed"
-	// StatusPartial: isolated, but a step failed transiently; the next event
-	// (or Lambda's retry) finishes the work.
-	StatusPartial = "partial"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // eni is one network interface as the runbook needs it.
@@ -59,11 +39,11 @@ type instance struct {
 // sits in the isolation group alone: the tag is written beside the final swap,
 // so it alone does not prove isolation.
 func (i *instance) contained() bool {
-	if i.Tags[TagStatus] != StatusContained {
+	if i.Tags[contract.TagStatus] != contract.StatusContained {
 		return false
 	}
 	for _, e := range i.ENIs {
-		if !slices.Equal(e.GroupNames, []string{isolationGroupName}) {
+		if !slices.Equal(e.GroupNames, []string{contract.IsolationGroupName}) {
 			return false
 		}
 	}

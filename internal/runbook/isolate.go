@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
@@ -222,16 +223,16 @@ func (r *run) planIsolation(ctx context.Context, vpc string, enis []eni, prefetc
 	var acts []string
 	var errs []error
 	if g.isolation == "" || g.allTraffic == "" {
-		acts = append(acts, fmt.Sprintf("create %s and %s in %s", isolationGroupName, allTrafficGroupName, vpc))
+		acts = append(acts, fmt.Sprintf("create %s and %s in %s", contract.IsolationGroupName, contract.AllTrafficGroupName, vpc))
 		// The same tags as the real call: IAM allows creation only with them.
 		_, err := r.api.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{DryRun: aws.Bool(true),
-			GroupName: aws.String(isolationGroupName), VpcId: aws.String(vpc), Description: aws.String("dry run"),
-			TagSpecifications: groupTags(isolationGroupName, RoleIsolation)})
+			GroupName: aws.String(contract.IsolationGroupName), VpcId: aws.String(vpc), Description: aws.String("dry run"),
+			TagSpecifications: groupTags(contract.IsolationGroupName, contract.RoleIsolation)})
 		errs = append(errs, dryRunOK(err))
 	}
 	target := g.isolation
 	if target == "" {
-		target = "<" + isolationGroupName + ">"
+		target = "<" + contract.IsolationGroupName + ">"
 	}
 	for _, e := range enis {
 		acts = append(acts, fmt.Sprintf("%s: %v -> all-traffic -> %s", e.ID, e.Groups, target))

@@ -12,6 +12,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -205,8 +206,8 @@ func TestOneInterfaceFailingLeavesTheOthersIsolated(t *testing.T) {
 					t.Errorf("%s is in %v, want %s (isolation group %s, original %v)", eni, got, tc.want[i], iso, before[i])
 				}
 			}
-			if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusIsolationFailed {
-				t.Errorf("status tag %q, want %q", got, runbook.StatusIsolationFailed)
+			if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got != contract.StatusIsolationFailed {
+				t.Errorf("status tag %q, want %q", got, contract.StatusIsolationFailed)
 			}
 		})
 	}
@@ -218,7 +219,7 @@ func isIsolationGroup(w *awsfake.World, groups []string) bool {
 		return false
 	}
 	for _, tag := range w.SecurityGroup(groups[0]).Tags {
-		if aws.ToString(tag.Key) == runbook.TagRole && aws.ToString(tag.Value) == runbook.RoleIsolation {
+		if aws.ToString(tag.Key) == contract.TagRole && aws.ToString(tag.Value) == contract.RoleIsolation {
 			return true
 		}
 	}

@@ -12,8 +12,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // ownerEntry is a network ACL entry the VPC's owner put there.
@@ -174,7 +174,7 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 			before, shared := e.w.NetworkACL(acl), e.w.NetworkACL(e.d.NetworkACL)
 			tc.first(e)
 			first := e.contain()
-			if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got == runbook.StatusContained {
+			if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got == contract.StatusContained {
 				t.Fatalf("first run tagged the victim contained: the second run would not happen (%+v)", first.Steps)
 			}
 			e.w.ResetCalls()

@@ -10,6 +10,7 @@ import (
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -78,7 +79,7 @@ var effects = map[string]func(e *env) string{
 	},
 	report.StepTag: func(e *env) string {
 		tags := tagsOf(e.w, e.d.Victim)
-		if tags[runbook.TagFindingID] != findingID || tags[runbook.TagStatus] == "" {
+		if tags[contract.TagFindingID] != findingID || tags[contract.TagStatus] == "" {
 			return fmt.Sprintf("tags %v", tags)
 		}
 		return ""
@@ -175,8 +176,8 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 			if out.IsolationFailed != isoFailed {
 				t.Errorf("IsolationFailed %v, want %v", out.IsolationFailed, isoFailed)
 			}
-			if status := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; isoFailed && status != runbook.StatusIsolationFailed {
-				t.Errorf("status tag %q after a failed isolation, want %q", status, runbook.StatusIsolationFailed)
+			if status := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; isoFailed && status != contract.StatusIsolationFailed {
+				t.Errorf("status tag %q after a failed isolation, want %q", status, contract.StatusIsolationFailed)
 			}
 			if d := stepOf(t, out, report.StepCapture).Detail; !strings.Contains(d, tc.detail) {
 				t.Errorf("capture detail %q does not contain %q", d, tc.detail)

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // lostAnswerASG carries out the first DetachInstances and then loses the
@@ -111,8 +111,8 @@ func TestTransientStepFailureIsFinishedByTheRetry(t *testing.T) {
 	if !first.Incomplete || first.IsolationFailed {
 		t.Fatalf("first run: incomplete %v, isolation failed %v; want incomplete only", first.Incomplete, first.IsolationFailed)
 	}
-	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusPartial {
-		t.Fatalf("status %q after a throttled protect, want %q", got, runbook.StatusPartial)
+	if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got != contract.StatusPartial {
+		t.Fatalf("status %q after a throttled protect, want %q", got, contract.StatusPartial)
 	}
 	e.w.FailAlways("ModifyInstanceAttribute", "")
 	snaps := len(e.w.Snapshots())
@@ -128,8 +128,8 @@ func TestTransientStepFailureIsFinishedByTheRetry(t *testing.T) {
 	if n := len(e.w.Snapshots()); n != snaps {
 		t.Errorf("%d snapshots after the retry, want the first run's %d", n, snaps)
 	}
-	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusContained {
-		t.Errorf("status %q after the retry, want %q", got, runbook.StatusContained)
+	if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got != contract.StatusContained {
+		t.Errorf("status %q after the retry, want %q", got, contract.StatusContained)
 	}
 	if third := e.contain(); !third.AlreadyContained {
 		t.Error("a third run is not 'already contained'")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
@@ -124,17 +125,17 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return out
 	}
 	r.inst = inst
-	if v := inst.Tags[TagExempt]; v == "true" {
-		return Outcome{Exempt: true, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "instance is exempt (%s=true): nothing captured or changed", TagExempt),
+	if v := inst.Tags[contract.TagExempt]; v == "true" {
+		return Outcome{Exempt: true, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "instance is exempt (%s=true): nothing captured or changed", contract.TagExempt),
 			report.Skipped, "instance is exempt: nothing changed")}
 	}
 	if inst.contained() {
 		return Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
-			"already contained at %s (case %s): nothing repeated", inst.Tags[TagContainedAt], inst.Tags[TagCaseID]),
+			"already contained at %s (case %s): nothing repeated", inst.Tags[contract.TagContainedAt], inst.Tags[contract.TagCaseID]),
 			report.Skipped, "already contained: nothing repeated")}
 	}
 	var note string
-	if inst.Tags[TagStatus] == StatusContained {
+	if inst.Tags[contract.TagStatus] == contract.StatusContained {
 		note = "the instance was tagged contained, but an interface is no longer in the isolation group alone (released or tampered with): contained again"
 		r.log.WarnContext(ctx, note)
 	}
@@ -158,14 +159,14 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// fails, it is overwritten (and a retry checks the groups, not only the tag).
 	tagged := async(func() (report.Step, error) {
 		if <-f.swapIssued {
-			return r.tag(ctx, StatusContained), nil
+			return r.tag(ctx, contract.StatusContained), nil
 		}
 		return report.Step{}, nil
 	})
 	iso, _ := isolate.wait()
 	tag, _ := tagged.wait()
 	if iso.swapFailed {
-		tag = r.tag(ctx, StatusIsolationFailed)
+		tag = r.tag(ctx, contract.StatusIsolationFailed)
 	}
 	cap, _ := capture.wait()
 	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), must(snapshot), tag}
@@ -176,7 +177,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return s.Status == report.Failed && transient(s.Error)
 	})
 	if incomplete {
-		steps[len(steps)-1] = r.tag(ctx, StatusPartial)
+		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
 	}
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
@@ -45,7 +46,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 		Description:           aws.String(truncate("Firebreak "+r.t.CaseID+" "+r.t.FindingType, 255)),
 		CopyTagsFromSource:    ec2types.CopyTagsFromSourceVolume,
 		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeSnapshot, Tags: ec2Tags(map[string]string{
-			TagInstanceID: r.inst.ID, TagFindingID: r.t.FindingID, TagCaseID: r.t.CaseID, "firebreak:taken-at": r.now.Format(time.RFC3339),
+			contract.TagInstanceID: r.inst.ID, contract.TagFindingID: r.t.FindingID, contract.TagCaseID: r.t.CaseID, contract.TagTakenAt: r.now.Format(time.RFC3339),
 		})}},
 		DryRun: aws.Bool(r.t.DryRun),
 	}
@@ -83,7 +84,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 	}
 	taken := func() bool {
 		out, err := r.api.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
-			Filters: []ec2types.Filter{{Name: aws.String("tag:" + TagInstanceID), Values: []string{r.inst.ID}}}})
+			Filters: []ec2types.Filter{{Name: aws.String("tag:" + contract.TagInstanceID), Values: []string{r.inst.ID}}}})
 		if err != nil {
 			return false
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -36,7 +37,7 @@ func TestSnapshotOnePerVolumeTaggedAndNotWaitedFor(t *testing.T) {
 		volumes = append(volumes, aws.ToString(s.VolumeId))
 		ids = append(ids, aws.ToString(s.SnapshotId))
 		tags := snapshotTags(s)
-		for k, v := range map[string]string{runbook.TagInstanceID: e.d.Victim, runbook.TagFindingID: findingID, runbook.TagCaseID: caseID} {
+		for k, v := range map[string]string{contract.TagInstanceID: e.d.Victim, contract.TagFindingID: findingID, contract.TagCaseID: caseID} {
 			if tags[k] != v {
 				t.Errorf("%s: tag %s=%q, want %q", aws.ToString(s.SnapshotId), k, tags[k], v)
 			}

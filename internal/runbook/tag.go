@@ -11,17 +11,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
 // tag marks the instance for forensics with the containment's status.
 func (r *run) tag(ctx context.Context, status string) report.Step {
 	tags := map[string]string{
-		TagStatus:      status,
-		TagFindingID:   r.t.FindingID,
-		TagCaseID:      r.t.CaseID,
-		TagContainedAt: r.now.Format(time.RFC3339),
-		TagReason:      truncate(printable(r.t.Reason), 256),
+		contract.TagStatus:      status,
+		contract.TagFindingID:   r.t.FindingID,
+		contract.TagCaseID:      r.t.CaseID,
+		contract.TagContainedAt: r.now.Format(time.RFC3339),
+		contract.TagReason:      truncate(printable(r.t.Reason), 256),
 	}
 	var actions []string
 	for _, k := range sortedKeys(tags) {
@@ -36,7 +37,7 @@ func (r *run) tag(ctx context.Context, status string) report.Step {
 	if err != nil {
 		return failed(report.StepTag, "instance not tagged", fmt.Errorf("tagging %s: %w", r.inst.ID, err), actions)
 	}
-	return step(report.StepTag, r.plan(), actions, "%s=%s", TagStatus, status)
+	return step(report.StepTag, r.plan(), actions, "%s=%s", contract.TagStatus, status)
 }
 
 func sortedKeys(m map[string]string) []string {

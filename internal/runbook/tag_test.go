@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
-	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 func TestTagRecordsTheContainment(t *testing.T) {
@@ -24,12 +24,12 @@ func TestTagRecordsTheContainment(t *testing.T) {
 	wantSteps(t, out, nil)
 	tags := tagsOf(e.w, e.d.Victim)
 	for k, v := range map[string]string{
-		runbook.TagStatus:      runbook.StatusContained,
-		runbook.TagFindingID:   findingID,
-		runbook.TagCaseID:      caseID,
-		runbook.TagContainedAt: awsfake.Epoch.Format(time.RFC3339),
-		runbook.TagReason:      `C&C over DNS from "kworkerds" (pid 30112)`,
-		"Name":                 "web-1", // the owner's tags stay
+		contract.TagStatus:      contract.StatusContained,
+		contract.TagFindingID:   findingID,
+		contract.TagCaseID:      caseID,
+		contract.TagContainedAt: awsfake.Epoch.Format(time.RFC3339),
+		contract.TagReason:      `C&C over DNS from "kworkerds" (pid 30112)`,
+		"Name":                  "web-1", // the owner's tags stay
 	} {
 		if tags[k] != v {
 			t.Errorf("tag %s=%q, want %q", k, tags[k], v)
@@ -43,8 +43,8 @@ func TestFailedIsolationIsTaggedAndRetried(t *testing.T) {
 	rb := e.runbook()
 
 	first := rb.Run(context.Background(), e.target(e.d.Victim))
-	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; !first.IsolationFailed || got != runbook.StatusIsolationFailed {
-		t.Fatalf("first run: IsolationFailed %v, status tag %q; want true, %q", first.IsolationFailed, got, runbook.StatusIsolationFailed)
+	if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; !first.IsolationFailed || got != contract.StatusIsolationFailed {
+		t.Fatalf("first run: IsolationFailed %v, status tag %q; want true, %q", first.IsolationFailed, got, contract.StatusIsolationFailed)
 	}
 	e.w.FailAlways("ModifyNetworkInterfaceAttribute", "")
 
@@ -54,12 +54,12 @@ func TestFailedIsolationIsTaggedAndRetried(t *testing.T) {
 		t.Fatalf("retry: already contained %v, isolation failed %v, isolate %s; want a real second attempt that isolates",
 			second.AlreadyContained, second.IsolationFailed, stepOf(t, second, report.StepIsolate).Status)
 	}
-	if got := tagsOf(e.w, e.d.Victim)[runbook.TagStatus]; got != runbook.StatusContained {
-		t.Errorf("status tag after the retry %q, want %q", got, runbook.StatusContained)
+	if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got != contract.StatusContained {
+		t.Errorf("status tag after the retry %q, want %q", got, contract.StatusContained)
 	}
 	third := rb.Run(context.Background(), e.target(e.d.Victim))
-	if !third.AlreadyContained || third.Tags[runbook.TagFindingID] != findingID {
-		t.Errorf("third run: already contained %v, prior finding %q; want true, %q", third.AlreadyContained, third.Tags[runbook.TagFindingID], findingID)
+	if !third.AlreadyContained || third.Tags[contract.TagFindingID] != findingID {
+		t.Errorf("third run: already contained %v, prior finding %q; want true, %q", third.AlreadyContained, third.Tags[contract.TagFindingID], findingID)
 	}
 }
 
@@ -73,7 +73,7 @@ func TestContainedTagWithoutIsolationIsContainedAgain(t *testing.T) {
 		{
 			name: "tag says contained, interfaces never isolated",
 			setup: func(t *testing.T, e *env) {
-				tagInstance(t, e, e.d.Victim, runbook.TagStatus, runbook.StatusContained)
+				tagInstance(t, e, e.d.Victim, contract.TagStatus, contract.StatusContained)
 			},
 		},
 		{

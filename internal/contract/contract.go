@@ -1,0 +1,66 @@
+// Package contract holds the names that the CDK stack (infra/stack) and the
+// functions share: environment variables, tag keys and their values. They are
+// written once, here, so that a rename cannot leave the stack setting one name
+// and a function reading another. Tests tie the two sides together.
+package contract
+
+// Environment variables of the functions, set by the stack.
+const (
+	EnvTopicARN           = "FIREBREAK_TOPIC_ARN"
+	EnvEvidenceBucket     = "FIREBREAK_EVIDENCE_BUCKET"
+	EnvDryRun             = "FIREBREAK_DRY_RUN"
+	EnvContainMinSeverity = "FIREBREAK_CONTAIN_MIN_SEVERITY"
+	EnvNotifyMinSeverity  = "FIREBREAK_NOTIFY_MIN_SEVERITY"
+	EnvIsolation          = "FIREBREAK_ISOLATION"
+	EnvAccountID          = "FIREBREAK_ACCOUNT_ID"
+)
+
+// Isolation modes (EnvIsolation).
+const (
+	IsolationSG     = "sg"
+	IsolationSGNACL = "sg+nacl"
+)
+
+// Tags Firebreak reads and writes. TagExempt is set by instance owners and
+// honoured by the functions and by the IAM policies alike.
+const (
+	TagExempt      = "firebreak:exempt"
+	TagStatus      = "firebreak:status"
+	TagFindingID   = "firebreak:finding-id"
+	TagCaseID      = "firebreak:case-id"
+	TagContainedAt = "firebreak:contained-at"
+	TagReason      = "firebreak:reason"
+	// TagReport is "unpublished" while a containment's report failed to
+	// reach SNS, so the next event for the instance publishes, not stays quiet.
+	TagReport = "firebreak:report"
+
+	// On snapshots: which instance they were taken of, and when.
+	TagInstanceID = "firebreak:instance-id"
+	TagTakenAt    = "firebreak:taken-at"
+
+	// On the security groups Firebreak creates.
+	TagManaged = "firebreak:managed"
+	TagRole    = "firebreak:role"
+
+	// TagPrefix is what every Firebreak tag key starts with; IAM lets the
+	// functions write no other key.
+	TagPrefix = "firebreak:"
+)
+
+// Values of TagStatus.
+const (
+	StatusContained       = "contained"
+	StatusIsolationFailed = "isolation-failed"
+	// StatusPartial: isolated, but a step failed transiently; the next event
+	// (or Lambda's retry) finishes the work.
+	StatusPartial = "partial"
+)
+
+// Values of TagRole, and the names of the groups they mark (one pair per VPC).
+const (
+	RoleIsolation  = "isolation"
+	RoleAllTraffic = "all-traffic"
+
+	IsolationGroupName  = "firebreak-isolation"
+	AllTrafficGroupName = "firebreak-all-traffic"
+)
