@@ -54,6 +54,27 @@ const (
 	// StatusPartial: isolated, but a step failed transiently; the next event
 	// (or Lambda's retry) finishes the work.
 	StatusPartial = "partial"
+	// StatusReleased: a person released the instance; re-publications of the
+	// findings it was released from do not contain it again.
+	StatusReleased = "released"
+)
+
+// CloudWatch metrics the functions emit (Embedded Metric Format) and the
+// stack's dashboard and alarms read.
+const (
+	MetricNamespace = "Firebreak"
+
+	MetricContained       = "Contained"
+	MetricNotified        = "Notified"
+	MetricIgnored         = "Ignored"
+	MetricReleased        = "Released"
+	MetricHeldByGuard     = "HeldByGuard"
+	MetricIsolationFailed = "IsolationFailed"
+	MetricStepFailed      = "StepFailed"
+	MetricTimeToIsolation = "TimeToIsolationMs"
+	MetricFindingAge      = "FindingAgeSeconds"
+	MetricAWSCalls        = "AwsCalls"
+	MetricDrift           = "DriftRepaired"
 )
 
 // Values of TagRole, and the names of the groups they mark (one pair per VPC).

@@ -171,7 +171,7 @@ func quiet(rep *report.Report, prior map[string]string) string {
 // base fills what is known before touching AWS.
 func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *report.Report {
 	now := h.now().UTC()
-	rep := &report.Report{Decision: v.Decision, Reason: v.Reason, InstanceID: instanceID, Instances: v.Instances,
+	rep := &report.Report{Kind: report.KindContain, Decision: v.Decision, Reason: v.Reason, InstanceID: instanceID, Instances: v.Instances,
 		// The deployment's dry-run setting wins: an observe-only deployment
 		// never mutates, whatever a request asks.
 		DryRun: h.cfg.DryRun || in.DryRun(), Source: in.Source, Steps: []report.Step{}, StartedAt: now,

@@ -59,12 +59,12 @@ func TestReportContract(t *testing.T) {
 		t.Fatalf("decoding the published report: %v", err)
 	}
 
-	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "instanceId", "reason", "region", "source", "startedAt", "steps"}
+	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "instanceId", "kind", "reason", "region", "source", "startedAt", "steps"}
 	if got := keys(t, doc); !slices.Equal(got, wantTop) {
 		t.Errorf("report fields %v, want %v", got, wantTop)
 	}
 	for field, want := range map[string]any{
-		"decision": "contain", "instanceId": victim, "dryRun": false, "source": "guardduty",
+		"kind": "contain", "decision": "contain", "instanceId": victim, "dryRun": false, "source": "guardduty",
 		"caseId": backdoorID, "accountId": account, "region": region,
 	} {
 		if doc[field] != want {

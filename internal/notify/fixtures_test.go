@@ -38,7 +38,7 @@ func evidence() *report.Evidence {
 
 // contained is a full, successful containment.
 func contained() *report.Report {
-	return &report.Report{
+	return &report.Report{Kind: report.KindContain,
 		Decision:   report.Contain,
 		Reason:     "Backdoor:EC2/C&CActivity.B names the instance as the actor (severity 8 >= 7)",
 		InstanceID: instanceID,
@@ -86,7 +86,7 @@ func dryRun() *report.Report {
 }
 
 func notifyTarget() *report.Report {
-	return &report.Report{
+	return &report.Report{Kind: report.KindContain,
 		Decision:   report.Notify,
 		Reason:     "UnauthorizedAccess:EC2/SSHBruteForce with the instance as TARGET: it is attacked, not compromised",
 		InstanceID: instanceID,
@@ -150,7 +150,7 @@ func alreadyContained() *report.Report {
 }
 
 func attackSequence() *report.Report {
-	return &report.Report{
+	return &report.Report{Kind: report.KindContain,
 		Decision:  report.Notify,
 		Reason:    "an attack sequence names several instances: a human decides which to contain",
 		Instances: []string{"i-0a1b2c3d4e5f60789", "i-0b2c3d4e5f6078901", "i-0c3d4e5f607890123"},
@@ -182,7 +182,7 @@ func hostile() *report.Report {
 }
 
 func ignored() *report.Report {
-	return &report.Report{
+	return &report.Report{Kind: report.KindContain,
 		Decision: report.Ignore,
 		Reason:   "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS is an AccessKey finding, not this runbook's",
 		Source:   "guardduty",

@@ -79,8 +79,21 @@ type NACLEntry struct {
 	CIDR         string `json:"cidr"`
 }
 
+// Kind says which function wrote a report, and so which steps it holds.
+type Kind string
+
+const (
+	// KindContain is a containment (the seven steps, or a decision not to act).
+	KindContain Kind = "contain"
+	// KindRelease is a release: the containment undone from its evidence.
+	KindRelease Kind = "release"
+	// KindSweep is a scheduled verification of every contained instance.
+	KindSweep Kind = "sweep"
+)
+
 // Report is the document returned by the handler and published to SNS.
 type Report struct {
+	Kind       Kind     `json:"kind"`
 	Decision   Decision `json:"decision"`
 	Reason     string   `json:"reason"`
 	InstanceID string   `json:"instanceId,omitempty"`
