@@ -13,6 +13,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/handler"
+	"github.com/firebreak-ir/firebreak/internal/metrics"
 )
 
 func main() {
@@ -27,7 +28,7 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(raw{handler.New(cfg, clients, log)})
+	lambda.Start(raw{handler.New(cfg, clients, log, handler.WithMetrics(metrics.Lambda()))})
 }
 
 // raw hands the payload's bytes to the handler untouched, so a payload that

@@ -85,3 +85,18 @@ const (
 	IsolationGroupName  = "firebreak-isolation"
 	AllTrafficGroupName = "firebreak-all-traffic"
 )
+
+// More outcomes: a dry run that would have contained, and a re-delivery for an
+// instance already contained (counted apart so they do not inflate Contained).
+const (
+	MetricWouldContain     = "WouldContain"
+	MetricAlreadyContained = "AlreadyContained"
+)
+
+// Dimensions of the metrics. Their values are bounded: a finding type's
+// top-level family, a step name, a report kind.
+const (
+	DimFindingFamily = "FindingFamily"
+	DimStep          = "Step"
+	DimKind          = "Kind"
+)
