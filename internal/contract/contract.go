@@ -100,3 +100,13 @@ const (
 	DimStep          = "Step"
 	DimKind          = "Kind"
 )
+
+// The stack and the outputs a person (and a report's commands) looks the
+// functions up by.
+const (
+	StackName = "Firebreak"
+	// OutputContainFunction names the contain function.
+	OutputContainFunction = "FunctionName"
+	// OutputReleaseFunction names the release function (issue 9).
+	OutputReleaseFunction = "ReleaseFunctionName"
+)
