@@ -351,7 +351,7 @@ func TestContainsTheDemoVictim(t *testing.T) {
 	lines := e.metricLines(e.f, 1)
 	var m struct {
 		Contained, AwsCalls, TimeToIsolationMs, FindingAgeSeconds *float64
-		FindingFamily, Kind                                      string
+		FindingFamily, Kind                                       string
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
 		t.Fatalf("metric line %s: %v", lines[0], err)

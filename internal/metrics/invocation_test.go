@@ -158,14 +158,14 @@ func TestOutcomesAndDimensions(t *testing.T) {
 				"IsolationFailed{FindingFamily=Backdoor} [1]", "IsolationFailed{} [1]", "StepFailed{Step=isolate} [1]", "TimeToIsolationMs{} [1830 2500]"},
 		},
 		{
-			name: "ignored event without a finding",
+			name:    "ignored event without a finding",
 			reports: []*report.Report{{Kind: report.KindContain, Decision: report.Ignore, Source: "guardduty"}},
 			want:    []string{"AwsCalls{Kind=contain} [7]", "Ignored{FindingFamily=None} [1]", "Ignored{} [1]"},
 		},
 		{
-			name: "manual request",
+			name:    "manual request",
 			reports: []*report.Report{contained(func(r *report.Report) { r.Source, r.Finding = "manual", nil })},
-			want: []string{"AwsCalls{Kind=contain} [7]", "Contained{FindingFamily=Manual} [1]", "Contained{} [1]", "TimeToIsolationMs{} [1830]"},
+			want:    []string{"AwsCalls{Kind=contain} [7]", "Contained{FindingFamily=Manual} [1]", "Contained{} [1]", "TimeToIsolationMs{} [1830]"},
 		},
 		{
 			name: "a type GuardDuty does not document and an odd step name stay bounded",
@@ -177,13 +177,13 @@ func TestOutcomesAndDimensions(t *testing.T) {
 				"StepFailed{Step=other} [1]", "TimeToIsolationMs{} [1830]"},
 		},
 		{
-			name: "family spelled in another case",
+			name:    "family spelled in another case",
 			reports: []*report.Report{contained(func(r *report.Report) { r.Finding.Type = "cryptocurrency:EC2/BitcoinTool.B" })},
 			want: []string{"AwsCalls{Kind=contain} [7]", "Contained{FindingFamily=CryptoCurrency} [1]", "Contained{} [1]",
 				"FindingAgeSeconds{} [95]", "TimeToIsolationMs{} [1830]"},
 		},
 		{
-			name: "a finding updated after the invocation began (clock skew) is 0 s old",
+			name:    "a finding updated after the invocation began (clock skew) is 0 s old",
 			reports: []*report.Report{contained(func(r *report.Report) { r.Finding.UpdatedAt = start.Add(time.Second) })},
 			want: []string{"AwsCalls{Kind=contain} [7]", "Contained{FindingFamily=Backdoor} [1]", "Contained{} [1]",
 				"FindingAgeSeconds{} [0]", "TimeToIsolationMs{} [1830]"},
