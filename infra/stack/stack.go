@@ -45,7 +45,8 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
 	actionArn := newRules(stack, cfg, fn, dlq)
-	newAlarms(stack, fn, onFailure, dlq, topic)
+	alarms := newAlarms(stack, fn, onFailure, dlq, topic)
+	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
