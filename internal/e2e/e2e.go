@@ -27,6 +27,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Packages the harness builds. Import paths, not ./ paths, so a build works
@@ -212,9 +213,9 @@ func (c FunctionConfig) environ(dir string) []string {
 		// The deadline of the invocation's context, as a deployed timeout.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "120",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-		"FIREBREAK_TOPIC_ARN":             c.TopicARN,
-		"FIREBREAK_EVIDENCE_BUCKET":       c.EvidenceBucket,
-		"FIREBREAK_ACCOUNT_ID":            c.AccountID,
+		contract.EnvTopicARN:              c.TopicARN,
+		contract.EnvEvidenceBucket:        c.EvidenceBucket,
+		contract.EnvAccountID:             c.AccountID,
 	}
 	maps.Copy(env, c.Env)
 	out := make([]string, 0, len(env))
