@@ -244,12 +244,12 @@ func Family(r *report.Report) string {
 	return "Other"
 }
 
-var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 // boundedName keeps step names and kinds as they are when they look like
 // Firebreak's own, and folds anything else into "other".
 func boundedName(s string) string {
-	if namePattern.MatchString(s) {
+	if len(s) <= 32 && namePattern.MatchString(s) {
 		return s
 	}
 	return "other"

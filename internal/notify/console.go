@@ -44,7 +44,7 @@ func consoleLinks(r *report.Report) []link {
 	}
 	base := fmt.Sprintf("https://%s.%s", reg, domain)
 	var out []link
-	if f := r.Finding; f != nil && r.Source != "manual" && findingIDPattern.MatchString(f.ID) && !f.Sample {
+	if f := r.Finding; f != nil && r.Source != "manual" && validFindingID(f.ID) && !f.Sample {
 		out = append(out, link{"GuardDuty finding", fmt.Sprintf("%s/guardduty/home?region=%s#/findings?macros=current&fId=%s", base, reg, url.QueryEscape(f.ID))})
 	}
 	ids := r.Instances
