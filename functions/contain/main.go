@@ -12,12 +12,14 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/gctune"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/metrics"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
+	log.Debug("memory", "gc", gctune.ForLambda(os.Getenv))
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		log.Error("refusing to start", "error", err)

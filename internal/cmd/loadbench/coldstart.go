@@ -25,8 +25,7 @@ const initEvent = "guardduty-sample-backdoor.json"
 
 // coldStart reports the shipped bootstrap's size (linux/arm64, stripped),
 // the median time from starting the Lambda emulator to the first invocation
-// served (internal/e2e's harness), and the bootstrap's own init: from exec
-// to its first request for an invocation, on a runtime API served here.
+// served (internal/e2e's harness), and the bootstrap's own init (initTimes).
 func coldStart(ctx context.Context, runs, initRuns int) (loadtest.Result, error) {
 	dir, err := os.MkdirTemp("", "loadbench-coldstart-")
 	if err != nil {
@@ -41,8 +40,7 @@ func coldStart(ctx context.Context, runs, initRuns int) (loadtest.Result, error)
 	if err != nil {
 		return loadtest.Result{}, err
 	}
-	w := awsfake.New(loadtest.Account, loadtest.Region)
-	world, err := e2e.StartWorld(ctx, w, w.SeedDemo("i-0abc1234def567890"))
+	world, err := demoWorld(ctx)
 	if err != nil {
 		return loadtest.Result{}, err
 	}
@@ -55,18 +53,6 @@ func coldStart(ctx context.Context, runs, initRuns int) (loadtest.Result, error)
 	if err != nil {
 		return loadtest.Result{}, err
 	}
-	local, _, err := e2e.BuildReleaseFor(ctx, dir, runtime.GOARCH)
-	if err != nil {
-		return loadtest.Result{}, err
-	}
-	first, err := events.Load(initEvent)
-	if err != nil {
-		return loadtest.Result{}, err
-	}
-	inits, err := loadtest.MeasureInit(ctx, local, world.FunctionConfig().Environ(dir), first, initRuns)
-	if err != nil {
-		return loadtest.Result{}, err
-	}
 	samples := make([]string, len(cs.Samples))
 	for i, s := range cs.Samples {
 		samples[i] = fmt.Sprintf("%.0f", ms(s))
@@ -76,13 +62,60 @@ func coldStart(ctx context.Context, runs, initRuns int) (loadtest.Result, error)
 		loadtest.Metric{Name: "bootstrap-bytes", Value: fmt.Sprint(size)},
 		loadtest.Metric{Name: "cold-start-ms", Value: fmt.Sprintf("%.0f", ms(cs.FirstInvoke))},
 		loadtest.Metric{Name: "cold-start-emulator-ready-ms", Value: fmt.Sprintf("%.0f", ms(cs.Ready))},
-		loadtest.Metric{Name: "cold-start-samples-ms", Value: strings.Join(samples, " ")},
+		loadtest.Metric{Name: "cold-start-samples-ms", Value: strings.Join(samples, " ")})
+	in, err := initTimes(ctx, world, dir, "", initRuns)
+	r.Metrics = append(r.Metrics, in.Metrics...)
+	return r, err
+}
+
+// initTimes measures the bootstrap's own start: from exec to its first
+// request for an invocation, on a runtime API served by loadtest.MeasureInit
+// (no emulator), and the first invocation after it. bootstrap is a prebuilt
+// one to measure (another commit's); empty builds this tree's as it ships,
+// for this machine's CPU.
+func initTimes(ctx context.Context, world *e2e.World, dir, bootstrap string, runs int) (loadtest.Result, error) {
+	if bootstrap == "" {
+		var err error
+		if bootstrap, _, err = e2e.BuildReleaseFor(ctx, dir, runtime.GOARCH); err != nil {
+			return loadtest.Result{}, err
+		}
+	}
+	first, err := events.Load(initEvent)
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	inits, err := loadtest.MeasureInit(ctx, bootstrap, world.FunctionConfig().Environ(dir), first, runs)
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	var r loadtest.Result
+	r.Metrics = append(r.Metrics,
 		loadtest.Metric{Name: "init-ms", Value: fmt.Sprintf("%.1f", ms(inits.Quantile(0.5, false)))},
 		loadtest.Metric{Name: "init-p90-ms", Value: fmt.Sprintf("%.1f", ms(inits.Quantile(0.9, false)))},
 		loadtest.Metric{Name: "first-invoke-ms", Value: fmt.Sprintf("%.1f", ms(inits.Quantile(0.5, true)))},
 		loadtest.Metric{Name: "first-invoke-p90-ms", Value: fmt.Sprintf("%.1f", ms(inits.Quantile(0.9, true)))},
 		loadtest.Metric{Name: "init-runs", Value: fmt.Sprint(len(inits))})
 	return r, nil
+}
+
+// initOnly is the init scenario: initTimes alone, a few seconds.
+func initOnly(ctx context.Context, bootstrap string, runs int) (loadtest.Result, error) {
+	dir, err := os.MkdirTemp("", "loadbench-init-")
+	if err != nil {
+		return loadtest.Result{}, fmt.Errorf("making a build directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	world, err := demoWorld(ctx)
+	if err != nil {
+		return loadtest.Result{}, err
+	}
+	defer world.Close()
+	return initTimes(ctx, world, dir, bootstrap, runs)
+}
+
+func demoWorld(ctx context.Context) (*e2e.World, error) {
+	w := awsfake.New(loadtest.Account, loadtest.Region)
+	return e2e.StartWorld(ctx, w, w.SeedDemo("i-0abc1234def567890"))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

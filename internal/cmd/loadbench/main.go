@@ -40,7 +40,7 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart", "init"}
 	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "repeat", "coldstart"}
 )
 
@@ -55,6 +55,7 @@ type options struct {
 	repeatVictims  int
 	coldStartRuns  int
 	initRuns       int
+	initBootstrap  string
 	verbose        bool
 	latencyMin     time.Duration
 	latencyMax     time.Duration
@@ -81,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.o.MaxAttempts, "max-attempts", 0, "SDK attempts per call, as AWS_MAX_ATTEMPTS (0: production's default)")
 	fs.IntVar(&o.coldStartRuns, "cold-start-runs", 5, "runs the cold-start median is taken over")
 	fs.IntVar(&o.initRuns, "init-runs", 20, "runs the bootstrap's init median and p90 are taken over")
+	fs.StringVar(&o.initBootstrap, "init-bootstrap", "", "a prebuilt bootstrap (this machine's CPU) for the init scenario; empty builds this tree's")
 	fs.BoolVar(&o.verbose, "v", false, "log the handler's warnings and errors to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -175,6 +177,8 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
 	case "coldstart":
 		return coldStart(ctx, o.coldStartRuns, o.initRuns)
+	case "init":
+		return initOnly(ctx, o.initBootstrap, o.initRuns)
 	}
 	return loadtest.Result{}, fmt.Errorf("unknown scenario %q", name)
 }
