@@ -12,11 +12,14 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/gctune"
 	"github.com/firebreak-ir/firebreak/internal/handler"
+	"github.com/firebreak-ir/firebreak/internal/metrics"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
+	log.Debug("memory", "gc", gctune.ForLambda(os.Getenv))
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		log.Error("refusing to start", "error", err)
@@ -27,7 +30,7 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(raw{handler.New(cfg, clients, log)})
+	lambda.Start(raw{handler.New(cfg, clients, log, handler.WithMetrics(metrics.Lambda()))})
 }
 
 // raw hands the payload's bytes to the handler untouched, so a payload that

@@ -33,6 +33,7 @@ const (
 	KeyReservedConcurrency   = "reservedConcurrency"
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
+	KeyFindingAgeAlarm       = "findingAgeAlarmMinutes"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -67,6 +68,9 @@ type Config struct {
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
+	// FindingAgeAlarmMinutes: a GuardDuty finding reaching the function this
+	// long after its last update means the EventBridge path is failing.
+	FindingAgeAlarmMinutes int
 }
 
 // DefaultConfig returns the configuration used when the context says nothing.
@@ -82,6 +86,9 @@ func DefaultConfig() Config {
 		LogLevel:              "info",
 		ReservedConcurrency:   5,
 		SecurityHubAction:     true,
+		// EventBridge delivers within seconds; its retries and Lambda's
+		// asynchronous queue stay within minutes unless something is wrong.
+		FindingAgeAlarmMinutes: 15,
 	}
 }
 
@@ -91,7 +98,7 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir,
+		KeyBootstrapDir, KeyFindingAgeAlarm,
 	}
 }
 
@@ -157,6 +164,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyReservedConcurrency, func(v any) (err error) { c.ReservedConcurrency, err = toInt(v); return })
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
+	read(KeyFindingAgeAlarm, func(v any) (err error) { c.FindingAgeAlarmMinutes, err = toInt(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -212,6 +220,11 @@ func (c Config) Validate() error {
 	// above 900 fails on every default quota.
 	if c.ReservedConcurrency < 1 || c.ReservedConcurrency > 900 {
 		bad("context %s: %d is outside 1-900", KeyReservedConcurrency, c.ReservedConcurrency)
+	}
+	// An event older than EventBridge's retries (1 h) plus Lambda's maximum
+	// event age (1 h) never reaches the function: a higher threshold never fires.
+	if c.FindingAgeAlarmMinutes < 1 || c.FindingAgeAlarmMinutes > 120 {
+		bad("context %s: %d is outside 1-120 minutes", KeyFindingAgeAlarm, c.FindingAgeAlarmMinutes)
 	}
 	return errors.Join(errs...)
 }

@@ -112,6 +112,8 @@ func TestParseConfigRejectsWhatAWSOrTheFunctionWould(t *testing.T) {
 		{"unknown log level", map[string]any{"logLevel": "trace"}, `context logLevel: "trace" is not one of debug, info, warn, error`},
 		{"no concurrency", map[string]any{"reservedConcurrency": 0.0}, "reservedConcurrency: 0 is outside 1-900"},
 		{"empty mode from -c", map[string]any{"isolationMode": " "}, "context isolationMode: empty value"},
+		{"late-finding alarm at zero", map[string]any{"findingAgeAlarmMinutes": "0"}, "findingAgeAlarmMinutes: 0 is outside 1-120 minutes"},
+		{"late-finding alarm that could never fire", map[string]any{"findingAgeAlarmMinutes": 180.0}, "findingAgeAlarmMinutes: 180 is outside 1-120 minutes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

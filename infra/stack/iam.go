@@ -114,7 +114,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		// the runbook changes groups per interface only.
 		allow("CreateManagedGroups", []string{"ec2:CreateSecurityGroup"}, []string{groups}, map[string]any{
 			"StringEquals":            map[string]any{"aws:RequestTag/" + contract.TagManaged: "true"},
-			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": []string{"firebreak:*", "Name"}},
+			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": []string{contract.TagPrefix + "*", "Name"}},
 		}),
 		allow("CreateGroupsInVpcs", []string{"ec2:CreateSecurityGroup"}, []string{ec2Arn("vpc/*")}, notExempt()),
 		allow("TagGroupsAtCreation", []string{"ec2:CreateTags"}, []string{groups},
@@ -130,11 +130,11 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		allow("TagSnapshotsAtCreation", []string{"ec2:CreateTags"}, []string{snapshots},
 			map[string]any{"StringEquals": map[string]any{"ec2:CreateAction": []string{"CreateSnapshots", "CreateSnapshot"}}}),
 		allow("TagContainedResources", []string{"ec2:CreateTags"}, []string{instances, volumes, snapshots}, map[string]any{
-			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": "firebreak:*"},
+			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": contract.TagPrefix + "*"},
 			"StringNotEquals":         map[string]any{"aws:ResourceTag/" + contract.TagExempt: "true"},
 		}),
 		allow("TagManagedGroups", []string{"ec2:CreateTags"}, []string{groups}, map[string]any{
-			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": "firebreak:*"},
+			"ForAllValues:StringLike": map[string]any{"aws:TagKeys": contract.TagPrefix + "*"},
 			"StringEquals":            map[string]any{"aws:ResourceTag/" + contract.TagManaged: "true"},
 		}),
 

@@ -10,6 +10,13 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
+// The tag conditions the reasons cite, spelled as the policies write them.
+const (
+	exemptTag  = contract.TagExempt + "=true"
+	managedTag = contract.TagManaged + "=true"
+	ownTags    = contract.TagPrefix + "*"
+)
+
 // wildcardReasons explains every wildcard resource in the contain function's
 // policy, keyed by cdk-nag's rendering of it. Instances, groups and the rest
 // are chosen by findings at run time, so they cannot be named at deploy time;
@@ -18,28 +25,28 @@ var wildcardReasons = map[string]string{
 	"Resource::*": "The ec2, autoscaling and elasticloadbalancing Describe* actions in DescribeForEvidence have no " +
 		"resource-level permissions, so IAM accepts only \"*\"; they are read-only. The two Deny statements also use \"*\" to cover every resource.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*": "The flagged instance is named by the finding at run " +
-		"time. Console output is read-only; attribute changes, snapshots and firebreak:* tags require the instance not to be tagged firebreak:exempt=true.",
+		"time. Console output is read-only; attribute changes, snapshots and " + ownTags + " tags require the instance not to be tagged " + exemptTag + ".",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:security-group/*": "Isolation groups are created per VPC at run time. " +
-		"Creation requires the request tag firebreak:managed=true; rule edits and later tags require the group to carry it. Interfaces move " +
-		"into the isolation groups, or back to their own groups if isolation fails half-way; groups tagged firebreak:exempt=true are refused.",
+		"Creation requires the request tag " + managedTag + "; rule edits and later tags require the group to carry it. Interfaces move " +
+		"into the isolation groups, or back to their own groups if isolation fails half-way; groups tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:vpc/*": "CreateSecurityGroup authorizes the VPC of the flagged " +
-		"instance, known only at run time; VPCs tagged firebreak:exempt=true are refused.",
+		"instance, known only at run time; VPCs tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*": "The flagged instance's interfaces are " +
-		"moved to the isolation group; they are known only at run time and interfaces tagged firebreak:exempt=true are refused.",
+		"moved to the isolation group; they are known only at run time and interfaces tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:subnet/*": "ModifyNetworkInterfaceAttribute also authorizes the " +
-		"interface's subnet, known only at run time; subnets tagged firebreak:exempt=true are refused.",
+		"interface's subnet, known only at run time; subnets tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*": "The flagged instance's EBS volumes are snapshotted, " +
-		"tagged and kept on termination; they are known only at run time and volumes tagged firebreak:exempt=true are refused.",
+		"tagged and kept on termination; they are known only at run time and volumes tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*": "Snapshot ids do not exist before CreateSnapshots runs; tagging " +
-		"is allowed at creation (ec2:CreateAction) or with firebreak:* keys only.",
+		"is allowed at creation (ec2:CreateAction) or with " + ownTags + " keys only.",
 	naclWildcard: "In sg+nacl mode the deny entries go into the " +
-		"network ACLs of the subnets around the instance, known only at run time; ACLs tagged firebreak:exempt=true are refused.",
+		"network ACLs of the subnets around the instance, known only at run time; ACLs tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*": "The " +
-		"instance's Auto Scaling group is found at run time with DescribeAutoScalingInstances; groups tagged firebreak:exempt=true are refused.",
+		"instance's Auto Scaling group is found at run time with DescribeAutoScalingInstances; groups tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:loadbalancer/*": "Classic Load Balancers " +
-		"serving the instance are found at run time by scanning; load balancers tagged firebreak:exempt=true are refused.",
+		"serving the instance are found at run time by scanning; load balancers tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:targetgroup/*/*": "Target groups holding the " +
-		"instance or its addresses are found at run time by scanning; target groups tagged firebreak:exempt=true are refused.",
+		"instance or its addresses are found at run time by scanning; target groups tagged " + exemptTag + " are refused.",
 }
 
 // evidenceObjects matches the evidence bucket's objects, whose keys the

@@ -12,10 +12,12 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // StackName is the CloudFormation stack's name in every account and Region.
-const StackName = "Firebreak"
+const StackName = contract.StackName
 
 // FirebreakStackProps configures NewFirebreakStack.
 type FirebreakStackProps struct {
@@ -43,7 +45,8 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
 	actionArn := newRules(stack, cfg, fn, dlq)
-	newAlarms(stack, fn, onFailure, dlq, topic)
+	alarms := newAlarms(stack, fn, onFailure, dlq, topic)
+	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -51,7 +54,7 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 			Value:       value,
 		})
 	}
-	output("FunctionName", "The contain function", fn.FunctionName())
+	output(contract.OutputContainFunction, "The contain function", fn.FunctionName())
 	output("TopicArn", "Reports and alarms; subscribe to it", topic.TopicArn())
 	output("EvidenceBucketName", "Evidence captured before each containment", bucket.BucketName())
 	if actionArn != nil {

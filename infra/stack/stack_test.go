@@ -348,8 +348,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
-	if len(alarms) != 3 {
-		t.Fatalf("want three alarms, got %v", alarms)
+	if len(alarms) != 5 {
+		t.Fatalf("want five alarms, got %v", alarms)
 	}
 	tests := []struct {
 		prefix, namespace, metric, statistic, dimension string

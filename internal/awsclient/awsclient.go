@@ -93,7 +93,12 @@ func ShieldBody(r *http.Request) *http.Request {
 type plainBody struct{ io.ReadCloser }
 
 // New builds a factory over an explicit configuration (tests, simulator).
+// Its clients count their requests for CountCalls.
 func New(cfg aws.Config, ownAccount string) *Factory {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	cfg.HTTPClient = countingClient{cfg.HTTPClient}
 	return &Factory{base: cfg, own: ownAccount, sts: sts.NewFromConfig(cfg), clients: map[string]awsapi.Clients{}}
 }
 

@@ -118,3 +118,33 @@ func fastBackoff(r aws.Retryer) aws.Retryer { return noWait{r} }
 type noWait struct{ aws.Retryer }
 
 func (noWait) RetryDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// Every request sent under a counting context is counted, retries included,
+// and only those: the counter is per invocation.
+func TestCountCallsCountsEveryAttemptOfItsContext(t *testing.T) {
+	_, srv := start(t)
+	f, err := awsclient.Load(context.Background(), "123456789012")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.For(context.Background(), "", "")
+	describe := func(ctx context.Context) {
+		t.Helper()
+		_, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0abc1234def567890"}},
+			func(o *ec2.Options) { o.Retryer = fastBackoff(o.Retryer) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, calls := awsclient.CountCalls(context.Background())
+	srv.FailNext("ec2:DescribeInstances", 2, "RequestLimitExceeded")
+	describe(ctx)
+	describe(ctx)
+	describe(context.Background())
+	if got := calls.Load(); got != 4 {
+		t.Errorf("counted %d requests, want 4 (3 attempts, then 1)", got)
+	}
+	if got := srv.Stats()["ec2:DescribeInstances"].Attempts; got != 5 {
+		t.Errorf("the simulator saw %d requests, want 5", got)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 const (
@@ -193,7 +194,7 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 		}},
 		{name: "ec2:CreateTags", call: func(ctx context.Context, c api) (any, error) {
 			return c.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{d.Victim, d.VictimVolumes[1]},
-				Tags: []ec2types.Tag{{Key: aws.String("firebreak:status"), Value: aws.String("contained")}}})
+				Tags: []ec2types.Tag{{Key: aws.String(contract.TagStatus), Value: aws.String("contained")}}})
 		}},
 		{name: "ec2:CreateTags reserved prefix", code: "InvalidParameterValue", status: 400, call: func(ctx context.Context, c api) (any, error) {
 			return c.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{d.Victim},

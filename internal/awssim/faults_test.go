@@ -5,6 +5,9 @@ import (
 	"sync"
 	"testing"
 
+	"strings"
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -13,10 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"strings"
-	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // TestTokenBucketsThrottleAndTheSDKRetries bursts more CreateTags than
@@ -41,7 +43,7 @@ func TestTokenBucketsThrottleAndTheSDKRetries(t *testing.T) {
 	const calls = 160
 	for range calls {
 		_, err := client.CreateTags(context.Background(), &ec2.CreateTagsInput{Resources: []string{d.Victim},
-			Tags: []ec2types.Tag{{Key: aws.String("firebreak:status"), Value: aws.String("contained")}}})
+			Tags: []ec2types.Tag{{Key: aws.String(contract.TagStatus), Value: aws.String("contained")}}})
 		if err != nil {
 			t.Fatalf("a call failed despite retries: %v", err)
 		}
@@ -56,7 +58,7 @@ func TestTokenBucketsThrottleAndTheSDKRetries(t *testing.T) {
 	if st.Attempts != st.Calls+st.Throttled {
 		t.Errorf("attempts = %d, want calls + throttled retries = %d", st.Attempts, st.Calls+st.Throttled)
 	}
-	if got := tagValue(w.Instance(d.Victim).Tags, "firebreak:status"); got != "contained" {
+	if got := tagValue(w.Instance(d.Victim).Tags, contract.TagStatus); got != "contained" {
 		t.Errorf("victim tag = %q, want contained", got)
 	}
 }

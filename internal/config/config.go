@@ -26,11 +26,27 @@ type Config struct {
 // NACL reports whether the network-ACL hard cut is on.
 func (c Config) NACL() bool { return c.Isolation == contract.IsolationSGNACL }
 
+// Counted repetitions ({1,256}) compile into one copy each, at package init
+// on every cold start: lengths are checked apart instead (validName).
 var (
-	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]+)(\.fifo)?$`)
+	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]+[a-z0-9]$`)
 	accountID = regexp.MustCompile(`^\d{12}$`)
 )
+
+// validName matches s against a pattern and bounds its length (or that of
+// the pattern's first group).
+func validName(re *regexp.Regexp, s string, minLen, maxLen int) bool {
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return false
+	}
+	n := len(m[0])
+	if len(m) > 1 {
+		n = len(m[1])
+	}
+	return n >= minLen && n <= maxLen
+}
 
 // FromEnv reads and validates the configuration. Every problem is reported at
 // once, each naming the variable, so a bad deployment fails with one clear message.
@@ -45,14 +61,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	switch {
 	case c.TopicARN == "":
 		bad(contract.EnvTopicARN, "required: the SNS topic ARN reports are published to")
-	case !topicARN.MatchString(c.TopicARN):
+	case !validName(topicARN, c.TopicARN, 1, 256):
 		bad(contract.EnvTopicARN, "%q is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", c.TopicARN)
 	}
 	c.EvidenceBucket = strings.TrimSpace(getenv(contract.EnvEvidenceBucket))
 	switch {
 	case c.EvidenceBucket == "":
 		bad(contract.EnvEvidenceBucket, "required: the S3 bucket the pre-change evidence is written to")
-	case !bucket.MatchString(c.EvidenceBucket):
+	case !validName(bucket, c.EvidenceBucket, 3, 63):
 		bad(contract.EnvEvidenceBucket, "%q is not a valid S3 bucket name", c.EvidenceBucket)
 	}
 	if v := strings.TrimSpace(getenv(contract.EnvDryRun)); v != "" {

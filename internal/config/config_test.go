@@ -16,6 +16,15 @@ func valid() map[string]string {
 	}
 }
 
+func TestLongestNamesAccepted(t *testing.T) {
+	m := valid()
+	m[contract.EnvTopicARN] = "arn:aws:sns:us-east-1:123456789012:" + strings.Repeat("t", 251) + ".fifo"
+	m[contract.EnvEvidenceBucket] = strings.Repeat("b", 63)
+	if _, err := FromEnv(env(m)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	c, err := FromEnv(env(valid()))
 	if err != nil {
@@ -50,6 +59,9 @@ func TestInvalid(t *testing.T) {
 		{"topic not an ARN", contract.EnvTopicARN, "firebreak-reports", "not an SNS topic ARN"},
 		{"missing bucket", contract.EnvEvidenceBucket, "", "FIREBREAK_EVIDENCE_BUCKET: required"},
 		{"bad bucket", contract.EnvEvidenceBucket, "Evidence_Bucket", "not a valid S3 bucket name"},
+		{"bucket name too long", contract.EnvEvidenceBucket, strings.Repeat("b", 64), "not a valid S3 bucket name"},
+		{"bucket name too short", contract.EnvEvidenceBucket, "bb", "not a valid S3 bucket name"},
+		{"topic name too long", contract.EnvTopicARN, "arn:aws:sns:us-east-1:123456789012:" + strings.Repeat("t", 257), "not an SNS topic ARN"},
 		{"dry run typo", contract.EnvDryRun, "yes please", contract.EnvDryRun},
 		{"severity text", contract.EnvContainMinSeverity, "high", "not a severity"},
 		{"severity range", contract.EnvNotifyMinSeverity, "11", "not a severity"},

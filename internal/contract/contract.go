@@ -85,3 +85,28 @@ const (
 	IsolationGroupName  = "firebreak-isolation"
 	AllTrafficGroupName = "firebreak-all-traffic"
 )
+
+// More outcomes: a dry run that would have contained, and a re-delivery for an
+// instance already contained (counted apart so they do not inflate Contained).
+const (
+	MetricWouldContain     = "WouldContain"
+	MetricAlreadyContained = "AlreadyContained"
+)
+
+// Dimensions of the metrics. Their values are bounded: a finding type's
+// top-level family, a step name, a report kind.
+const (
+	DimFindingFamily = "FindingFamily"
+	DimStep          = "Step"
+	DimKind          = "Kind"
+)
+
+// The stack and the outputs a person (and a report's commands) looks the
+// functions up by.
+const (
+	StackName = "Firebreak"
+	// OutputContainFunction names the contain function.
+	OutputContainFunction = "FunctionName"
+	// OutputReleaseFunction names the release function (issue 9).
+	OutputReleaseFunction = "ReleaseFunctionName"
+)

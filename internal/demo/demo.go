@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -60,9 +61,9 @@ func Config(d awsfake.Demo, getenv func(string) string) (config.Config, error) {
 			return v
 		}
 		switch k {
-		case "FIREBREAK_TOPIC_ARN":
+		case contract.EnvTopicARN:
 			return d.Topic
-		case "FIREBREAK_EVIDENCE_BUCKET":
+		case contract.EnvEvidenceBucket:
 			return d.Bucket
 		}
 		return ""
@@ -168,7 +169,7 @@ func writeWorld(out io.Writer, w *awsfake.World, d awsfake.Demo) {
 	fmt.Fprintf(out, "   victim termination protection: %v, shutdown behaviour: %s\n", attrs.DisableAPITermination, attrs.ShutdownBehavior)
 	var tags []string
 	for _, t := range w.Instance(d.Victim).Tags {
-		if strings.HasPrefix(aws.ToString(t.Key), "firebreak:") {
+		if strings.HasPrefix(aws.ToString(t.Key), contract.TagPrefix) {
 			tags = append(tags, aws.ToString(t.Key)+"="+aws.ToString(t.Value))
 		}
 	}

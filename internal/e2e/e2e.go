@@ -27,6 +27,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Packages the harness builds. Import paths, not ./ paths, so a build works
@@ -110,8 +111,14 @@ func Build(ctx context.Context, dir string, opts ...BuildOption) (Binaries, erro
 // BuildRelease builds the bootstrap exactly as it ships (linux/arm64,
 // stripped, reproducible) into dir and returns its path and size in bytes.
 func BuildRelease(ctx context.Context, dir string) (string, int64, error) {
-	out := filepath.Join(dir, "bootstrap-linux-arm64")
-	err := goBuild(ctx, []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"},
+	return BuildReleaseFor(ctx, dir, "arm64")
+}
+
+// BuildReleaseFor builds the bootstrap with the release flags for a Linux
+// CPU (this machine's, to run it here).
+func BuildReleaseFor(ctx context.Context, dir, goarch string) (string, int64, error) {
+	out := filepath.Join(dir, "bootstrap-linux-"+goarch)
+	err := goBuild(ctx, []string{"GOOS=linux", "GOARCH=" + goarch, "CGO_ENABLED=0"},
 		"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", "-o", out, FunctionPackage)
 	if err != nil {
 		return "", 0, err
@@ -188,6 +195,10 @@ type FunctionConfig struct {
 	Output io.Writer
 }
 
+// Environ is the environment the function starts with, for running the
+// bootstrap without the emulator (dir is its home).
+func (c FunctionConfig) Environ(dir string) []string { return c.environ(dir) }
+
 // environ is the whole environment of the emulator, which passes it on to
 // the function. It is built from nothing, not inherited: a developer's
 // AWS_PROFILE, session token or per-service endpoint must never send the
@@ -212,9 +223,9 @@ func (c FunctionConfig) environ(dir string) []string {
 		// The deadline of the invocation's context, as a deployed timeout.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "120",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-		"FIREBREAK_TOPIC_ARN":             c.TopicARN,
-		"FIREBREAK_EVIDENCE_BUCKET":       c.EvidenceBucket,
-		"FIREBREAK_ACCOUNT_ID":            c.AccountID,
+		contract.EnvTopicARN:              c.TopicARN,
+		contract.EnvEvidenceBucket:        c.EvidenceBucket,
+		contract.EnvAccountID:             c.AccountID,
 	}
 	maps.Copy(env, c.Env)
 	out := make([]string, 0, len(env))

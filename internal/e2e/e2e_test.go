@@ -345,6 +345,50 @@ func TestContainsTheDemoVictim(t *testing.T) {
 		t.Errorf("sts:GetCallerIdentity called %d times, want once", n)
 	}
 	t.Logf("AWS calls for one containment: %d (%d attempts)", st.Total().Calls, st.Total().Attempts)
+
+	// One metric line, raw JSON on the function's stdout, counting what the
+	// simulator saw.
+	lines := e.metricLines(e.f, 1)
+	var m struct {
+		Contained, AwsCalls, TimeToIsolationMs, FindingAgeSeconds *float64
+		FindingFamily, Kind                                       string
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatalf("metric line %s: %v", lines[0], err)
+	}
+	took := float64(rep.FinishedAt.Sub(rep.StartedAt).Milliseconds())
+	switch {
+	case m.Contained == nil || *m.Contained != 1 || m.FindingFamily != "Backdoor" || m.Kind != "contain":
+		t.Errorf("metric line %s: want Contained 1 for family Backdoor, kind contain", lines[0])
+	case m.AwsCalls == nil || int(*m.AwsCalls) != st.Total().Attempts:
+		t.Errorf("AwsCalls %v, but the simulator saw %d requests", m.AwsCalls, st.Total().Attempts)
+	case m.TimeToIsolationMs == nil || *m.TimeToIsolationMs <= 0 || *m.TimeToIsolationMs > took+1:
+		t.Errorf("TimeToIsolationMs %v, want within the %v ms the containment took", m.TimeToIsolationMs, took)
+	case m.FindingAgeSeconds == nil || *m.FindingAgeSeconds <= 0:
+		t.Errorf("FindingAgeSeconds %v, want the age of the event's updatedAt", m.FindingAgeSeconds)
+	}
+}
+
+// metricLines waits for the function to have written n EMF lines (the
+// emulator forwards its output as it comes) and returns them.
+func (e *env) metricLines(f *e2e.Function, n int) []string {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var lines []string
+		for line := range strings.Lines(f.Output()) {
+			if strings.HasPrefix(line, "{") && strings.Contains(line, `"_aws":{"Timestamp"`) {
+				lines = append(lines, strings.TrimSpace(line))
+			}
+		}
+		if len(lines) >= n || time.Now().After(deadline) {
+			if len(lines) != n {
+				e.t.Fatalf("the function wrote %d metric lines, want %d", len(lines), n)
+			}
+			return lines
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestRedelivery: once the instance is contained, the same event again or its

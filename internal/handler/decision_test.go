@@ -16,9 +16,9 @@ const (
 	rdpTarget  = "i-0d1e2f3a4b5c6d7e8"
 	sampleID   = "i-99999999" // GuardDuty's placeholder in sample findings
 	lowNotify  = "1"          // a deployment that mails Low findings too
-	notifyVar  = "FIREBREAK_NOTIFY_MIN_SEVERITY"
-	dryRunVar  = "FIREBREAK_DRY_RUN"
-	isolateVar = "FIREBREAK_ISOLATION"
+	notifyVar  = contract.EnvNotifyMinSeverity
+	dryRunVar  = contract.EnvDryRun
+	isolateVar = contract.EnvIsolation
 )
 
 func TestContainDecisions(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
+	"github.com/firebreak-ir/firebreak/internal/metrics"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/policy"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -58,6 +59,7 @@ type Handler struct {
 	log     *slog.Logger
 	now     func() time.Time
 	runOpts runbook.Options
+	metrics metrics.Emitter
 
 	mu       sync.Mutex
 	runbooks map[string]*runbook.Runbook
@@ -68,6 +70,10 @@ type Option func(*Handler)
 
 // WithClock sets the clock.
 func WithClock(now func() time.Time) Option { return func(h *Handler) { h.now = now } }
+
+// WithMetrics writes one EMF line per invocation (metrics.Lambda() in the
+// function); without it no metrics are written.
+func WithMetrics(e metrics.Emitter) Option { return func(h *Handler) { h.metrics = e } }
 
 // WithRunbookOptions overrides runbook settings such as the snapshot back-off.
 func WithRunbookOptions(f func(*runbook.Options)) Option {
@@ -89,6 +95,16 @@ func New(cfg config.Config, clients Clients, log *slog.Logger, opts ...Option) *
 // Security Hub action naming several instances. The error is non-nil only
 // when retrying can help: bad input, isolation failure, or an unpublished report.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Report, error) {
+	start := h.now().UTC()
+	ctx, calls := awsclient.CountCalls(ctx)
+	reports, err := h.handle(ctx, raw, start)
+	if merr := h.metrics.Emit(metrics.Invocation{Kind: report.KindContain, Start: start, Reports: reports, AWSCalls: calls.Load()}); merr != nil {
+		h.log.ErrorContext(ctx, "metrics not written", "error", merr)
+	}
+	return reports, err
+}
+
+func (h *Handler) handle(ctx context.Context, raw json.RawMessage, start time.Time) ([]*report.Report, error) {
 	in, err := finding.Parse(raw)
 	if err != nil {
 		h.log.ErrorContext(ctx, "rejecting event", "error", err)
@@ -103,15 +119,15 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Re
 	reports := make([]*report.Report, len(targets))
 	var errs []error
 	for i, id := range targets {
-		rep, err := h.one(ctx, in, raw, v, id)
+		rep, err := h.one(ctx, in, raw, v, id, start)
 		reports[i] = rep
 		errs = append(errs, err)
 	}
 	return reports, errors.Join(errs...)
 }
 
-func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v policy.Verdict, instanceID string) (*report.Report, error) {
-	rep := h.base(in, v, instanceID)
+func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v policy.Verdict, instanceID string, start time.Time) (*report.Report, error) {
+	rep := h.base(in, v, instanceID, start)
 	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingIDOf(rep), "source", in.Source)
 	var runErr error
 	var prior map[string]string
@@ -168,9 +184,8 @@ func quiet(rep *report.Report, prior map[string]string) string {
 	return ""
 }
 
-// base fills what is known before touching AWS.
-func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *report.Report {
-	now := h.now().UTC()
+// base fills what is known before touching AWS; now is the invocation's start.
+func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string, now time.Time) *report.Report {
 	rep := &report.Report{Kind: report.KindContain, Decision: v.Decision, Reason: v.Reason, InstanceID: instanceID, Instances: v.Instances,
 		// The deployment's dry-run setting wins: an observe-only deployment
 		// never mutates, whatever a request asks.
@@ -178,7 +193,7 @@ func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string) *
 		AccountID: in.AccountID(), Region: orDefault(in.Region(), h.clients.Region())}
 	if f := in.Finding; f != nil {
 		rep.Finding = &report.Finding{ID: f.ID, Type: f.Type, Severity: f.Severity, AccountID: f.AccountID, Region: f.Region,
-			ResourceRole: f.ResourceRole(), Title: f.Title, Count: f.Count(), Sample: f.IsSample()}
+			ResourceRole: f.ResourceRole(), Title: f.Title, Count: f.Count(), Sample: f.IsSample(), UpdatedAt: f.UpdatedAt.Time.UTC()}
 		rep.CaseID = f.ID
 	}
 	if in.Manual != nil {
@@ -219,6 +234,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
 		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun, Event: raw})
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
+	rep.IsolatedAt = out.IsolatedAt
 	switch {
 	case out.Exempt:
 		rep.Decision = report.Notify

@@ -52,7 +52,7 @@ func newEnv(t *testing.T, victimID string, vars map[string]string) *env {
 	t.Helper()
 	w := awsfake.New(account, region)
 	d := w.SeedDemo(victimID)
-	get := map[string]string{"FIREBREAK_TOPIC_ARN": d.Topic, "FIREBREAK_EVIDENCE_BUCKET": d.Bucket}
+	get := map[string]string{contract.EnvTopicARN: d.Topic, contract.EnvEvidenceBucket: d.Bucket}
 	maps.Copy(get, vars)
 	cfg, err := config.FromEnv(func(k string) string { return get[k] })
 	if err != nil {

@@ -59,7 +59,7 @@ func TestReportContract(t *testing.T) {
 		t.Fatalf("decoding the published report: %v", err)
 	}
 
-	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "instanceId", "kind", "reason", "region", "source", "startedAt", "steps"}
+	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "instanceId", "isolatedAt", "kind", "reason", "region", "source", "startedAt", "steps"}
 	if got := keys(t, doc); !slices.Equal(got, wantTop) {
 		t.Errorf("report fields %v, want %v", got, wantTop)
 	}
@@ -74,7 +74,8 @@ func TestReportContract(t *testing.T) {
 	wantFinding := map[string]any{
 		"id": backdoorID, "type": "Backdoor:EC2/C&CActivity.B", "severity": 8.0, "accountId": account, "region": region,
 		"resourceRole": "ACTOR", "count": 4.0,
-		"title": "EC2 instance i-0abc1234def567890 is communicating with a Command & Control server.",
+		"title":     "EC2 instance i-0abc1234def567890 is communicating with a Command & Control server.",
+		"updatedAt": "2026-11-20T10:12:47.53Z",
 	}
 	if got := doc["finding"]; !jsonEqual(got, wantFinding) {
 		t.Errorf("finding %v, want %v", got, wantFinding)

@@ -14,6 +14,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Options are shared by every scenario.
@@ -100,7 +101,7 @@ func start(ctx context.Context, o Options, spec FleetSpec, simOpts ...awssim.Opt
 	}
 	// The deployed function's settings: defaults, no account id (asked of STS).
 	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket}[k]
+		return map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket}[k]
 	})
 	if err != nil {
 		_ = sim.Close()

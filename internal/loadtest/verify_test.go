@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 )
 
@@ -21,7 +22,7 @@ import (
 // HTTP): what is under test here is Inspect, not the wire.
 func containInProcess(t *testing.T, f *Fleet, victims ...int) {
 	t.Helper()
-	env := map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket}
+	env := map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

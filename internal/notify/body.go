@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
 
@@ -25,8 +26,12 @@ const (
 var (
 	instanceIDPattern = regexp.MustCompile(`^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$`)
 	eniPattern        = regexp.MustCompile(`\beni-[0-9a-f]{8}(?:[0-9a-f]{9})?\b`)
-	findingIDPattern  = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+	// At most 128 characters (checked in validFindingID: a counted
+	// repetition would compile 128 copies at every cold start).
+	findingIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]+$`)
 )
+
+func validFindingID(id string) bool { return len(id) <= 128 && findingIDPattern.MatchString(id) }
 
 // body is the summary, then the report JSON, in at most budget bytes.
 func body(r *report.Report, status string, budget int) string {
@@ -58,58 +63,13 @@ func yesNo(b bool) string {
 	return "no"
 }
 
+// summary is written for a person on call reading on a phone: what happened
+// and where first, then what to do, then the links, then the details.
 func summary(r *report.Report, status string) string {
 	var w writer
 	w.line("%s", headline(r, status))
-	w.line("")
-	w.line("WHAT HAPPENED")
-	w.field("Decision", text(string(r.Decision), maxField))
-	w.field("Reason", text(r.Reason, maxLine))
-	w.field("Status", status)
-	w.field("Instance", text(r.InstanceID, maxField))
-	if len(r.Instances) > 0 {
-		w.field("Instances", list(r.Instances))
-	}
-	if f := r.Finding; f != nil {
-		w.field("Finding", text(f.Type, maxField))
-		w.field("Severity", fmt.Sprintf("%s (%s)", severity(f.Severity), band(f.Severity)))
-		w.field("Finding id", text(f.ID, maxField))
-		w.field("Title", text(f.Title, maxLine))
-		w.field("Resource role", text(f.ResourceRole, maxField))
-		if f.Count > 0 {
-			w.field("Occurrences", fmt.Sprint(f.Count))
-		}
-		if f.Sample {
-			w.field("Sample finding", "yes (GuardDuty sample: placeholder values)")
-		}
-	}
-	w.field("Account", text(account(r), maxField))
-	w.field("Region", text(region(r), maxField))
-	w.field("Source", text(r.Source, maxField))
-	w.field("Case", text(r.CaseID, maxField))
-	w.field("Dry run", yesNo(r.DryRun))
-	w.field("Already contained", yesNo(r.AlreadyContained))
-	if !r.StartedAt.IsZero() {
-		w.field("Started", r.StartedAt.UTC().Format(time.RFC3339))
-	}
-	if !r.FinishedAt.IsZero() {
-		took := ""
-		if !r.StartedAt.IsZero() && !r.FinishedAt.Before(r.StartedAt) {
-			took = fmt.Sprintf(" (took %s)", r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
-		}
-		w.field("Finished", r.FinishedAt.UTC().Format(time.RFC3339)+took)
-	}
-
-	if len(r.Steps) > 0 {
-		w.line("")
-		w.line("STEPS")
-		for i, st := range r.Steps {
-			if i == maxListed {
-				w.line("  ... and %d more steps (see the report JSON)", len(r.Steps)-maxListed)
-				break
-			}
-			w.line("  %s", stepLine(st))
-		}
+	if reason := text(r.Reason, maxLine); reason != "" {
+		w.line("Why: %s", reason)
 	}
 
 	if failed := r.Failed(); len(failed) > 0 {
@@ -139,11 +99,75 @@ func summary(r *report.Report, status string) string {
 		w.line("  - %s", item)
 	}
 
+	if links := consoleLinks(r); len(links) > 0 {
+		w.line("")
+		w.line("LINKS")
+		for _, l := range links {
+			w.field(l.label, l.url)
+		}
+	}
+
 	if e := r.Evidence; e != nil && (e.Bucket != "" || e.Key != "") {
 		w.line("")
 		w.line("EVIDENCE")
 		w.field("Pre-change record", "s3://"+text(e.Bucket, maxField)+"/"+text(e.Key, maxLine))
 		w.field("SHA-256", text(e.SHA256, maxField))
+	}
+
+	w.line("")
+	w.line("DETAILS")
+	w.field("Status", status)
+	w.field("Decision", text(string(r.Decision), maxField))
+	w.field("Instance", text(r.InstanceID, maxField))
+	if len(r.Instances) > 0 {
+		w.field("Instances", list(r.Instances))
+	}
+	w.field("Account", text(account(r), maxField))
+	w.field("Region", text(region(r), maxField))
+	if f := r.Finding; f != nil {
+		w.field("Finding", text(f.Type, maxField))
+		w.field("Severity", fmt.Sprintf("%s (%s)", severity(f.Severity), band(f.Severity)))
+		w.field("Finding id", text(f.ID, maxField))
+		w.field("Title", text(f.Title, maxLine))
+		w.field("Resource role", text(f.ResourceRole, maxField))
+		if f.Count > 0 {
+			w.field("Occurrences", fmt.Sprint(f.Count))
+		}
+		if !f.UpdatedAt.IsZero() {
+			w.field("Finding updated", f.UpdatedAt.UTC().Format(time.RFC3339))
+		}
+		if f.Sample {
+			w.field("Sample finding", "yes (GuardDuty sample: placeholder values)")
+		}
+	}
+	w.field("Source", text(r.Source, maxField))
+	w.field("Case", text(r.CaseID, maxField))
+	w.field("Dry run", yesNo(r.DryRun))
+	w.field("Already contained", yesNo(r.AlreadyContained))
+	if !r.StartedAt.IsZero() {
+		w.field("Started", r.StartedAt.UTC().Format(time.RFC3339))
+	}
+	if !r.IsolatedAt.IsZero() && !r.StartedAt.IsZero() && !r.IsolatedAt.Before(r.StartedAt) {
+		w.field("Isolated", fmt.Sprintf("%s (%s after the start)", r.IsolatedAt.UTC().Format(time.RFC3339), r.IsolatedAt.Sub(r.StartedAt).Round(time.Millisecond)))
+	}
+	if !r.FinishedAt.IsZero() {
+		took := ""
+		if !r.StartedAt.IsZero() && !r.FinishedAt.Before(r.StartedAt) {
+			took = fmt.Sprintf(" (took %s)", r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond))
+		}
+		w.field("Finished", r.FinishedAt.UTC().Format(time.RFC3339)+took)
+	}
+
+	if len(r.Steps) > 0 {
+		w.line("")
+		w.line("STEPS")
+		for i, st := range r.Steps {
+			if i == maxListed {
+				w.line("  ... and %d more steps (see the report JSON)", len(r.Steps)-maxListed)
+				break
+			}
+			w.line("  %s", stepLine(st))
+		}
 	}
 
 	if len(r.NACLEntries) > 0 {
@@ -164,6 +188,20 @@ func summary(r *report.Report, status string) string {
 	return w.String()
 }
 
+// where names the account and Region an instance is in, for the headline.
+func where(r *report.Report) string {
+	acct, reg := text(account(r), maxField), text(region(r), maxField)
+	switch {
+	case acct != "" && reg != "":
+		return " in account " + acct + ", " + reg
+	case acct != "":
+		return " in account " + acct
+	case reg != "":
+		return " in " + reg
+	}
+	return ""
+}
+
 func headline(r *report.Report, status string) string {
 	who := "instance " + text(r.InstanceID, maxField)
 	switch {
@@ -174,9 +212,12 @@ func headline(r *report.Report, status string) string {
 	case r.InstanceID == "":
 		who = noInstance
 	}
+	if who != noInstance {
+		who += where(r)
+	}
 	switch status {
 	case StatusContained:
-		return fmt.Sprintf("Firebreak contained %s.", who)
+		return fmt.Sprintf("Firebreak CONTAINED %s.", who)
 	case StatusFailed:
 		names := make([]string, 0, len(r.Failed()))
 		for _, st := range r.Failed() {
@@ -186,20 +227,20 @@ func headline(r *report.Report, status string) string {
 			names = append(names[:maxListed], "...")
 		}
 		if r.DryRun {
-			return fmt.Sprintf("DRY RUN for %s: planning failed at %s. Nothing was changed.", who, strings.Join(names, ", "))
+			return fmt.Sprintf("DRY RUN for %s: planning FAILED at %s. Nothing was changed.", who, strings.Join(names, ", "))
 		}
 		return fmt.Sprintf("Firebreak tried to contain %s, but these steps FAILED: %s. Act now (see WHAT TO DO NEXT).", who, strings.Join(names, ", "))
 	case StatusPlanned:
-		return fmt.Sprintf("DRY RUN: Firebreak would contain %s. Nothing was changed.", who)
+		return fmt.Sprintf("DRY RUN: Firebreak WOULD CONTAIN %s. Nothing was changed.", who)
 	case StatusAlreadyContained:
-		return fmt.Sprintf("Firebreak found %s already contained and changed nothing.", who)
+		return fmt.Sprintf("Firebreak found %s ALREADY CONTAINED and changed nothing.", who)
 	case StatusIgnored:
 		if who == noInstance {
 			return "Firebreak ignored this event; nothing was changed."
 		}
 		return fmt.Sprintf("Firebreak ignored this event about %s; nothing was changed.", who)
 	}
-	return fmt.Sprintf("Firebreak did not contain %s: this finding calls for a human decision. Nothing was changed.", who)
+	return fmt.Sprintf("Firebreak did NOT contain %s: this finding calls for a human decision. Nothing was changed.", who)
 }
 
 func stepLine(st report.Step) string {
@@ -262,11 +303,10 @@ func region(r *report.Report) string {
 	return r.Region
 }
 
-// manualRequest is the payload that makes the contain function act on one
-// instance. Only validated ids go in, so it is safe to paste into a shell.
-func manualRequest(instanceID string, r *report.Report, dryRun bool) string {
-	reason := "manual containment after review"
-	if f := r.Finding; f != nil && findingIDPattern.MatchString(f.ID) {
+// request is the payload of a manual request to the contain or release
+// function. Only validated ids go in, so it is safe to paste into a shell.
+func request(instanceID, reason string, r *report.Report, dryRun bool) string {
+	if f := r.Finding; f != nil && validFindingID(f.ID) {
 		reason += " of GuardDuty finding " + f.ID
 	}
 	js, _ := json.Marshal(struct {
@@ -277,7 +317,9 @@ func manualRequest(instanceID string, r *report.Report, dryRun bool) string {
 	return string(js)
 }
 
-const invokeHint = "Save it as request.json and send it with: aws lambda invoke --function-name <Firebreak contain function> --cli-binary-format raw-in-base64-out --payload file://request.json response.json"
+// releaseHint introduces the release command: the release function undoes
+// the containment from the evidence (groups, ACL entries, status tag).
+const releaseHint = "When the investigation no longer needs it isolated, release the instance (set \"dryRun\":true first to see the plan):"
 
 // interfaces finds the ENI ids the steps mention, in order of appearance.
 // It reads a bounded prefix of each value: a huge report must not make the
@@ -336,9 +378,8 @@ func nextSteps(r *report.Report, status string) []string {
 	case StatusPlanned:
 		out = append(out,
 			"Review the plan: the actions listed under each step of the report JSON are what a real run would do.",
-			"To contain for real, invoke the contain function with this manual request:",
-			"    "+manualRequest(id, r, false),
-			invokeHint)
+			"To contain for real, send the contain function this manual request:",
+			"    "+containCommand(id, r, false))
 	case StatusContained:
 		out = append(out,
 			"Keep the instance for the investigation: do not terminate or reboot it (memory evidence would be lost).",
@@ -352,6 +393,7 @@ func nextSteps(r *report.Report, status string) []string {
 		if r.Evidence != nil && r.Evidence.Bucket != "" {
 			out = append(out, "Start from the pre-change record under EVIDENCE; check it against its SHA-256.")
 		}
+		out = append(out, releaseHint, "    "+releaseCommand(id, r))
 	case StatusFailed:
 		out = append(out, failureSteps(r, id)...)
 	default:
@@ -366,24 +408,23 @@ func notifySteps(r *report.Report, id string) []string {
 		out = append(out, "The instance is the TARGET of this activity, not its source: being probed or attacked is not evidence of compromise. Harden it (close the exposed port, narrow its security group rules) rather than isolating it.")
 	}
 	if len(r.Instances) > 1 {
-		out = append(out, fmt.Sprintf("This attack sequence names %d instances and Firebreak changed none of them. Review each one; to contain one by hand, invoke the contain function with its manual request:", len(r.Instances)))
+		out = append(out, fmt.Sprintf("This attack sequence names %d instances and Firebreak changed none of them. Review each one; to contain one by hand, save its manual request as request.json:", len(r.Instances)))
 		for i, inst := range r.Instances {
 			if i == maxListed {
 				out = append(out, fmt.Sprintf("    ... and %d more instances (see the report JSON)", len(r.Instances)-maxListed))
 				break
 			}
 			if instanceIDPattern.MatchString(inst) {
-				out = append(out, "    "+manualRequest(inst, r, false))
+				out = append(out, "    "+request(inst, "manual containment after review", r, false))
 			} else {
 				out = append(out, "    (skipped "+text(inst, maxField)+": not a valid instance id)")
 			}
 		}
-		return append(out, invokeHint)
+		return append(out, "and send it to the contain function:", "    "+invokeCommand(contract.OutputContainFunction, region(r), "file://request.json"))
 	}
 	return append(out,
-		"Firebreak changed nothing. If your review shows the instance is compromised, contain it by invoking the contain function with this manual request (try \"dryRun\":true first to see the plan):",
-		"    "+manualRequest(id, r, false),
-		invokeHint)
+		"Firebreak changed nothing. If your review shows the instance is compromised, contain it with this manual request (set \"dryRun\":true first to see the plan):",
+		"    "+containCommand(id, r, false))
 }
 
 func failureSteps(r *report.Report, id string) []string {
@@ -422,8 +463,10 @@ func failureSteps(r *report.Report, id string) []string {
 	if id != "<instance-id>" {
 		out = append(out,
 			"After fixing the cause, run the runbook again with this manual request:",
-			"    "+manualRequest(id, r, r.DryRun),
-			invokeHint)
+			"    "+containCommand(id, r, r.DryRun))
+		if isolated && !r.DryRun {
+			out = append(out, releaseHint, "    "+releaseCommand(id, r))
+		}
 	}
 	return out
 }

@@ -12,8 +12,9 @@ import (
 // It cuts the raw value first (so an escape sequence is never split), then
 // shows control and invisible formatting characters as visible escapes, so
 // that a finding cannot forge summary lines or reorder them with bidi
-// overrides, and turns HTML specials into entities for mail clients that
-// render the text as HTML.
+// overrides. Every other character is the finding's own: SNS email and chat
+// relays are plain text, where HTML entities would only be noise (a relay
+// that renders markup escapes for itself).
 func text(s string, max int) string {
 	s = cut(s, max)
 	var b strings.Builder
@@ -33,16 +34,6 @@ func text(s string, max int) string {
 			fmt.Fprintf(&b, `\x%02x`, r)
 		case invisible(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '"':
-			b.WriteString("&quot;")
-		case r == '\'':
-			b.WriteString("&#39;")
 		default:
 			b.WriteRune(r)
 		}

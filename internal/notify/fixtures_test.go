@@ -22,9 +22,9 @@ var started = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 func backdoorFinding() *report.Finding {
 	return &report.Finding{
-		ID: findingID, Type: "Backdoor:EC2/C&CActivity.B", Severity: 8, AccountID: account, Region: region,
+		ID: findingID, Type: "Backdoor:EC2/C&CActivity.B!DNS", Severity: 8, AccountID: account, Region: region,
 		ResourceRole: "ACTOR", Title: "EC2 instance i-0a1b2c3d4e5f60789 is querying a domain name associated with a known command and control server.",
-		Count: 3,
+		Count: 3, UpdatedAt: started.Add(-95 * time.Second),
 	}
 }
 
@@ -40,7 +40,7 @@ func evidence() *report.Evidence {
 func contained() *report.Report {
 	return &report.Report{Kind: report.KindContain,
 		Decision:   report.Contain,
-		Reason:     "Backdoor:EC2/C&CActivity.B names the instance as the actor (severity 8 >= 7)",
+		Reason:     "Backdoor:EC2/C&CActivity.B!DNS names the instance as the actor (severity 8 >= 7)",
 		InstanceID: instanceID,
 		Source:     "guardduty",
 		CaseID:     "fb-" + findingID[:12],
@@ -69,6 +69,7 @@ func contained() *report.Report {
 				Actions: []string{"CreateTags firebreak:status=contained firebreak:case=fb-" + findingID[:12]}},
 		},
 		StartedAt:  started,
+		IsolatedAt: started.Add(1830 * time.Millisecond),
 		FinishedAt: started.Add(4200 * time.Millisecond),
 	}
 }

@@ -84,10 +84,10 @@ func TestAttributes(t *testing.T) {
 		want   map[string]string // name -> "Type:value"
 	}{
 		{"contained", contained(), map[string]string{
-			"decision": "String:contain", "severity": "Number:8", "finding_type": "String:Backdoor:EC2/C&CActivity.B",
+			"decision": "String:contain", "severity": "Number:8", "finding_type": "String:Backdoor:EC2/C&CActivity.B!DNS",
 			"instance_id": "String:" + instanceID, "dry_run": "String:false", "status": "String:contained"}},
 		{"dry run", dryRun(), map[string]string{
-			"decision": "String:contain", "severity": "Number:8", "finding_type": "String:Backdoor:EC2/C&CActivity.B",
+			"decision": "String:contain", "severity": "Number:8", "finding_type": "String:Backdoor:EC2/C&CActivity.B!DNS",
 			"instance_id": "String:" + instanceID, "dry_run": "String:true", "status": "String:planned"}},
 		{"attack sequence has no single instance", attackSequence(), map[string]string{
 			"decision": "String:notify", "severity": "Number:9.2", "finding_type": "String:AttackSequence:EC2/CompromisedInstanceGroup",
@@ -95,10 +95,10 @@ func TestAttributes(t *testing.T) {
 		{"manual request has no finding", manual, map[string]string{
 			"decision": "String:contain", "instance_id": "String:" + instanceID, "dry_run": "String:false", "status": "String:contained"}},
 		{"NaN severity is left out", nan, map[string]string{
-			"decision": "String:contain", "finding_type": "String:Backdoor:EC2/C&CActivity.B",
+			"decision": "String:contain", "finding_type": "String:Backdoor:EC2/C&CActivity.B!DNS",
 			"instance_id": "String:" + instanceID, "dry_run": "String:false", "status": "String:contained"}},
 		{"severity keeps five decimals", precise, map[string]string{
-			"decision": "String:contain", "severity": "Number:7.12346", "finding_type": "String:Backdoor:EC2/C&CActivity.B",
+			"decision": "String:contain", "severity": "Number:7.12346", "finding_type": "String:Backdoor:EC2/C&CActivity.B!DNS",
 			"instance_id": "String:" + instanceID, "dry_run": "String:false", "status": "String:contained"}},
 		{"hostile finding type is printable ASCII", hostile(), map[string]string{
 			"decision": "String:notify", "severity": "Number:2", "finding_type": "String:Execution:Runtime/ReverseShell<b>",
@@ -126,7 +126,7 @@ func TestRenderNeverLetsFindingTextForgeLines(t *testing.T) {
 	m := notify.Render(hostile())
 	summary, js := split(t, m.Body)
 
-	for _, bad := range []string{"<script>", "\r", "\x00", "\x1b", "\u202e"} {
+	for _, bad := range []string{"\r", "\x00", "\x1b", "\u202e"} {
 		if strings.Contains(summary, bad) {
 			t.Errorf("summary contains raw %q", bad)
 		}
@@ -148,8 +148,9 @@ func TestRenderNeverLetsFindingTextForgeLines(t *testing.T) {
 	if statusLines != 1 {
 		t.Errorf("summary has %d Status lines, want 1 (the title forged one)", statusLines)
 	}
-	if strings.ContainsAny(js, "<>&") {
-		t.Errorf("report JSON lost encoding/json's HTML escaping")
+	// Plain text: the finding's own characters, no HTML entities.
+	if !strings.Contains(summary, "<script>alert('x')</script>") || strings.Contains(m.Body, "&lt;") || strings.Contains(js, `\u003c`) {
+		t.Errorf("the finding's characters are not shown as they are:\n%s", m.Body)
 	}
 	if got := decode(t, js); got.Finding.Title != hostileTitle {
 		t.Errorf("report JSON title = %q, want the original %q", got.Finding.Title, hostileTitle)
@@ -239,8 +240,8 @@ func TestRenderOddReports(t *testing.T) {
 		report *report.Report
 		want   string
 	}{
-		{"nil report", nil, "Firebreak did not contain no instance"},
-		{"empty report", &report.Report{}, "Firebreak did not contain no instance"},
+		{"nil report", nil, "Firebreak did NOT contain no instance"},
+		{"empty report", &report.Report{}, "Firebreak did NOT contain no instance"},
 		{"severity JSON cannot encode", nan, "NOTE: the report JSON could not be encoded"},
 	}
 	for _, tt := range tests {
@@ -337,7 +338,9 @@ func TestSubjectProperties(t *testing.T) {
 // bound must hold when every field is at its limit.
 func TestRenderBoundsTheSummary(t *testing.T) {
 	r := contained()
-	quotes := strings.Repeat(`"`, 1<<20)
+	// A control byte shows as four characters: the escaped summary would be
+	// four times the size of its fields if nothing bounded it.
+	quotes := strings.Repeat("\x01", 1<<20)
 	r.Reason, r.Finding.Title = quotes, quotes
 	for i := range 40 {
 		r.Steps = append(r.Steps, report.Step{Name: quotes, Status: report.Failed, Error: quotes, Detail: quotes, Message: quotes})
@@ -356,5 +359,58 @@ func TestRenderBoundsTheSummary(t *testing.T) {
 	}
 	if got := decode(t, js); len(got.Steps) == 0 || got.Steps[0].Status != report.Done {
 		t.Errorf("the report JSON was crowded out by the summary")
+	}
+}
+
+// Console links open the finding and the instance in the console of the
+// finding's partition, and are left out where there is no public console or
+// the Region is not a Region name.
+func TestConsoleLinksPerPartition(t *testing.T) {
+	tests := []struct {
+		region, domain string
+	}{
+		{"eu-west-1", "https://eu-west-1.console.aws.amazon.com"},
+		{"cn-north-1", "https://cn-north-1.console.amazonaws.cn"},
+		{"us-gov-west-1", "https://us-gov-west-1.console.amazonaws-us-gov.com"},
+		{"us-iso-east-1", ""},
+		{"eu-west-1\nLINKS", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.region, func(t *testing.T) {
+			r := contained()
+			r.Region, r.Finding.Region = tt.region, tt.region
+			summary, _ := split(t, notify.Render(r).Body)
+			finding := "  GuardDuty finding: " + tt.domain + "/guardduty/home?region=" + tt.region + "#/findings?macros=current&fId=" + findingID + "\n"
+			instance := "  EC2 instance:      " + tt.domain + "/ec2/home?region=" + tt.region + "#InstanceDetails:instanceId=" + instanceID + "\n"
+			if tt.domain == "" {
+				if strings.Contains(summary, "\nLINKS\n") || strings.Contains(summary, "https://") {
+					t.Errorf("links for a Region without a known console:\n%s", summary)
+				}
+				return
+			}
+			if !strings.Contains(summary, finding) || !strings.Contains(summary, instance) {
+				t.Errorf("want the lines\n%s%sin\n%s", finding, instance, summary)
+			}
+		})
+	}
+}
+
+// The first line says what happened to which instance, in which account and
+// Region; the release command comes with a containment, naming the release
+// function by its stack output.
+func TestTheFirstLineAndTheReleaseCommand(t *testing.T) {
+	m := notify.Render(contained())
+	first, _, _ := strings.Cut(m.Body, "\n")
+	if want := "Firebreak CONTAINED instance " + instanceID + " in account " + account + ", " + region + "."; first != want {
+		t.Errorf("first line %q, want %q", first, want)
+	}
+	release := `aws lambda invoke --region eu-west-1 --function-name "$(aws cloudformation describe-stacks --region eu-west-1 --stack-name Firebreak --query "Stacks[0].Outputs[?OutputKey=='ReleaseFunctionName'].OutputValue" --output text)" --cli-binary-format raw-in-base64-out --payload '{"instanceId":"` + instanceID + `","reason":"release after the investigation of GuardDuty finding ` + findingID + `","dryRun":false}' response.json`
+	if !strings.Contains(m.Body, "\n      "+release+"\n") {
+		t.Errorf("no release command line %s in\n%s", release, m.Body)
+	}
+	for name, r := range map[string]*report.Report{"dry run": dryRun(), "already contained": alreadyContained(), "isolation failed": isolationFailure()} {
+		if strings.Contains(notify.Render(r).Body, "ReleaseFunctionName") {
+			t.Errorf("%s: a release command where nothing is to be released", name)
+		}
 	}
 }

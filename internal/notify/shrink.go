@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -43,7 +44,7 @@ func reportJSON(r *report.Report, room int) string {
 			// Encoding megabytes just to learn they do not fit is slow.
 			continue
 		}
-		js, err := json.MarshalIndent(short, "", "  ")
+		js, err := indentedJSON(short)
 		if err != nil {
 			return fmt.Sprintf("NOTE: the report JSON could not be encoded (%s). %s\n", text(err.Error(), maxLine), where)
 		}
@@ -180,4 +181,17 @@ func minJSONSize(r *report.Report) int {
 		}
 	}
 	return n
+}
+
+// indentedJSON encodes the report with the finding's own characters: the
+// message is plain text, where \u0026 for & would only be noise.
+func indentedJSON(r *report.Report) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -62,6 +62,9 @@ type Finding struct {
 	Title        string  `json:"title,omitempty"`
 	Count        int64   `json:"count,omitempty"`
 	Sample       bool    `json:"sample,omitempty"`
+	// UpdatedAt is when GuardDuty last updated the finding: how late the
+	// event arrived is measured from it.
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // Evidence says where the pre-change record was written.
@@ -110,7 +113,9 @@ type Report struct {
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
 	Steps            []Step      `json:"steps"`
 	StartedAt        time.Time   `json:"startedAt"`
-	FinishedAt       time.Time   `json:"finishedAt"`
+	// IsolatedAt is when AWS answered the last final swap of an isolation.
+	IsolatedAt time.Time `json:"isolatedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt"`
 }
 
 // Step returns the named step, or nil.

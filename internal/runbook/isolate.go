@@ -23,6 +23,8 @@ type isolation struct {
 	// swapFailed is set when an interface did not reach the isolation group,
 	// or the hard cut failed in a way a retry can fix.
 	swapFailed bool
+	// isolatedAt is when AWS answered the last final swap.
+	isolatedAt time.Time
 }
 
 const (
@@ -58,6 +60,10 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 	results := make([]outcome, len(vpcs))
 	// Once every VPC has sent its final swaps (or given up), the tag step may go.
 	var reached sync.WaitGroup
+	var lastSwap struct {
+		sync.Mutex
+		at time.Time
+	}
 	var allSent atomic.Bool
 	allSent.Store(true)
 	reached.Add(len(vpcs))
@@ -129,6 +135,12 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
 		defer cancel()
 		second := each(todo, func(e eni) error { return r.setGroups(final, e.ID, g.isolation) })
+		if len(todo) > 0 {
+			answered := r.opt.Now()
+			lastSwap.Lock()
+			lastSwap.at = later(lastSwap.at, answered)
+			lastSwap.Unlock()
+		}
 		var failures []error
 		for k, e := range todo {
 			switch {
@@ -171,8 +183,16 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		out.step = step(report.StepIsolate, report.Planned, actions, "%d interfaces in %d VPCs would be isolated (two-step swap)%s", len(r.inst.ENIs), len(vpcs), n.summary)
 	default:
 		out.step = step(report.StepIsolate, report.Done, actions, "%d interfaces in %d VPCs isolated (two-step swap)%s", len(r.inst.ENIs), len(vpcs), n.summary)
+		out.isolatedAt = lastSwap.at
 	}
 	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (r *run) setGroups(ctx context.Context, eniID string, groups ...string) error {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -380,6 +381,59 @@ func TestGroupsMadeByAConcurrentCreatorAreAdopted(t *testing.T) {
 				if got := groupsOf(e.w, eni); !slices.Equal(got, []string{iso}) {
 					t.Errorf("%s is in %v, want the adopted isolation group %s", eni, got, iso)
 				}
+			}
+		})
+	}
+}
+
+// The outcome says when AWS answered the last final swap: time to isolation
+// is measured to it, not to the end of the run.
+func TestIsolatedAtIsWhenTheLastFinalSwapWasAnswered(t *testing.T) {
+	start := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		dryRun bool
+		fail   bool
+		want   time.Time
+	}{
+		{name: "isolated", want: start.Add(14 * time.Second)},
+		{name: "dry run swaps nothing", dryRun: true},
+		{name: "a final swap failed", fail: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var mu sync.Mutex
+			now := start
+			e.opt.Now = func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			}
+			rec := e.record()
+			swaps := map[string]int{}
+			rec.before = func(op string, in any) error {
+				sw, ok := in.(*ec2.ModifyNetworkInterfaceAttributeInput)
+				if !ok || len(sw.Groups) == 0 || aws.ToBool(sw.DryRun) {
+					return nil
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				id := aws.ToString(sw.NetworkInterfaceId)
+				swaps[id]++
+				if swaps[id] == 2 {
+					// Each final swap takes 7 s: the answer to the second is the one.
+					now = now.Add(7 * time.Second)
+					if tc.fail {
+						return apiErr("UnauthorizedOperation")
+					}
+				}
+				return nil
+			}
+			tgt := e.target(e.d.Victim)
+			tgt.DryRun = tc.dryRun
+			out := e.runbook().Run(context.Background(), tgt)
+			if !out.IsolatedAt.Equal(tc.want) {
+				t.Errorf("IsolatedAt = %v, want %v (isolate: %+v)", out.IsolatedAt, tc.want, stepOf(t, out, report.StepIsolate))
 			}
 		})
 	}

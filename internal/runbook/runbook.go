@@ -68,6 +68,9 @@ type Outcome struct {
 	Note string
 	// Tags are the instance's tags as read before any change.
 	Tags map[string]string
+	// IsolatedAt is when AWS answered the last final swap of a successful
+	// isolation (zero when nothing was swapped).
+	IsolatedAt time.Time
 }
 
 // Runbook runs containments in one account and Region. It is safe for
@@ -182,7 +185,8 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Incomplete: incomplete, Note: note}
+	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Incomplete: incomplete,
+		Note: note, IsolatedAt: iso.isolatedAt.UTC()}
 }
 
 func must(f *future[report.Step]) report.Step {

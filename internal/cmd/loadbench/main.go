@@ -40,7 +40,7 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart", "init"}
 	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "repeat", "coldstart"}
 )
 
@@ -54,6 +54,8 @@ type options struct {
 	repeat         int
 	repeatVictims  int
 	coldStartRuns  int
+	initRuns       int
+	initBootstrap  string
 	verbose        bool
 	latencyMin     time.Duration
 	latencyMax     time.Duration
@@ -79,6 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Uint64Var(&o.o.Seed, "seed", o.o.Seed, "seed of the fleet layout and of the fault choices")
 	fs.IntVar(&o.o.MaxAttempts, "max-attempts", 0, "SDK attempts per call, as AWS_MAX_ATTEMPTS (0: production's default)")
 	fs.IntVar(&o.coldStartRuns, "cold-start-runs", 5, "runs the cold-start median is taken over")
+	fs.IntVar(&o.initRuns, "init-runs", 20, "runs the bootstrap's init median and p90 are taken over")
+	fs.StringVar(&o.initBootstrap, "init-bootstrap", "", "a prebuilt bootstrap (this machine's CPU) for the init scenario; empty builds this tree's")
 	fs.BoolVar(&o.verbose, "v", false, "log the handler's warnings and errors to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -100,6 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("need 0 <= -latency-min <= -latency-max, got %v and %v", o.latencyMin, o.latencyMax)
 	case o.coldStartRuns < 1:
 		return o, fmt.Errorf("-cold-start-runs must be at least 1, got %d", o.coldStartRuns)
+	case o.initRuns < 1:
+		return o, fmt.Errorf("-init-runs must be at least 1, got %d", o.initRuns)
 	}
 	for s := range strings.SplitSeq(o.scenarioString, ",") {
 		s = strings.TrimSpace(s)
@@ -170,7 +176,9 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 	case "repeat":
 		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
 	case "coldstart":
-		return coldStart(ctx, o.coldStartRuns)
+		return coldStart(ctx, o.coldStartRuns, o.initRuns)
+	case "init":
+		return initOnly(ctx, o.initBootstrap, o.initRuns)
 	}
 	return loadtest.Result{}, fmt.Errorf("unknown scenario %q", name)
 }

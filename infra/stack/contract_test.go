@@ -1,0 +1,89 @@
+package stack_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
+)
+
+// The names CloudFormation gives the stack's resources, as it generates them
+// (stack name, logical id, a random suffix; bucket names in lower case), and
+// the pseudo parameters, for one account and Region.
+func physical(t *testing.T, s *synthesized, v any) string {
+	t.Helper()
+	ref, _ := v.(map[string]any)["Ref"].(string)
+	switch {
+	case ref == "AWS::AccountId":
+		return "123456789012"
+	case ref == "AWS::Region":
+		return "eu-west-1"
+	}
+	r, ok := s.resources[ref]
+	switch {
+	case !ok:
+		t.Fatalf("the function's environment holds %v, which this test cannot resolve", v)
+	case r.Type == "AWS::SNS::Topic":
+		return "arn:aws:sns:eu-west-1:123456789012:Firebreak-" + ref + "-Q1W2E3R4T5Y6"
+	case r.Type == "AWS::S3::Bucket":
+		return strings.ToLower("firebreak-" + ref + "-q1w2e3r4t5y6")
+	}
+	t.Fatalf("the function's environment refers to a %s (%s), which this test cannot name", r.Type, ref)
+	return ""
+}
+
+// Every setting the README documents, with each value at least once: the
+// environment the stack gives the function is one config.FromEnv accepts,
+// meaning what the setting says, and every variable it sets is one the
+// function reads.
+func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
+	combos := []struct {
+		name      string
+		overrides map[string]any
+		want      config.Config
+	}{
+		{"cdk.json as committed", nil, config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg"}},
+		{"armed, hard cut, every other setting changed", extended, config.Config{ContainMin: 8, NotifyMin: 5.5, Isolation: "sg+nacl"}},
+		{"armed, lowest thresholds", map[string]any{"dryRun": false, "notifyMinSeverity": 1, "containMinSeverity": 1},
+			config.Config{ContainMin: 1, NotifyMin: 1, Isolation: "sg"}},
+		{"dry run, hard cut, highest thresholds", map[string]any{"isolationMode": "sg+nacl", "notifyMinSeverity": "10", "containMinSeverity": "10"},
+			config.Config{DryRun: true, ContainMin: 10, NotifyMin: 10, Isolation: "sg+nacl"}},
+	}
+	for _, tc := range combos {
+		t.Run(tc.name, func(t *testing.T) {
+			s := synth(t, tc.overrides)
+			_, fn := s.only(t, "AWS::Lambda::Function")
+			vars, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+			env := map[string]string{}
+			for k, v := range vars {
+				if str, ok := v.(string); ok {
+					env[k] = str
+				} else {
+					env[k] = physical(t, s, v)
+				}
+			}
+			read := map[string]bool{}
+			cfg, err := config.FromEnv(func(k string) string { read[k] = true; return env[k] })
+			if err != nil {
+				t.Fatalf("the function refuses the stack's environment %v: %v", env, err)
+			}
+			want := tc.want
+			want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
+			if cfg != want {
+				t.Errorf("the function reads %+v, want %+v", cfg, want)
+			}
+			for _, k := range slices.Sorted(maps.Keys(env)) {
+				if !read[k] {
+					t.Errorf("the stack sets %s, which the function never reads", k)
+				}
+			}
+			if want.TopicARN == "" || want.EvidenceBucket == "" {
+				t.Errorf("environment %v lacks the topic or the bucket", fmt.Sprint(env))
+			}
+		})
+	}
+}
