@@ -111,6 +111,11 @@ type Report struct {
 	Steps            []Step      `json:"steps"`
 	StartedAt        time.Time   `json:"startedAt"`
 	FinishedAt       time.Time   `json:"finishedAt"`
+
+	// MemberRoleMissing is 1 when the instance's account is a member whose
+	// member role could not be assumed: nothing was done (metric
+	// MemberRoleMissing, and its alarm).
+	MemberRoleMissing int `json:"memberRoleMissing,omitempty"`
 }
 
 // Step returns the named step, or nil.
