@@ -52,6 +52,7 @@ type Server struct {
 	services serviceSet
 	codec    *reflectCodec
 	dir      *directory // nil: every request is served by services
+	observer func(Request)
 	faults   *faults
 	log      *slog.Logger
 	tls      *tlsIdentity
@@ -63,12 +64,13 @@ type Server struct {
 }
 
 type config struct {
-	clock  func() time.Time
-	seed   uint64
-	log    *slog.Logger
-	tls    bool
-	dir    Directory
-	faults []func(*faults)
+	clock    func() time.Time
+	seed     uint64
+	log      *slog.Logger
+	tls      bool
+	dir      Directory
+	observer func(Request)
+	faults   []func(*faults)
 }
 
 // Option configures a Server.
@@ -166,6 +168,7 @@ func New(backend Backend, opts ...Option) *Server {
 	if cfg.dir != nil {
 		s.dir = newDirectory(cfg.dir, codec)
 	}
+	s.observer = cfg.observer
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -351,6 +354,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, authErr := s.route(r)
+	s.observe(r, signing, c.account)
 	if authErr != nil {
 		s.writeError(w, protocolOf(signing), authErrorFor(signing, authErr), reqID, nil)
 		return

@@ -32,6 +32,25 @@ type Directory interface {
 // per account and Region.
 func WithDirectory(d Directory) Option { return func(c *config) { c.dir = d } }
 
+// Request is what an observer is told of each request, before it is served.
+type Request struct {
+	// Account is the account it acts in ("" without a Directory or when
+	// its key was refused).
+	Account string
+	// Service is the SigV4 signing name (ec2, sts, s3, ...).
+	Service   string
+	UserAgent string
+}
+
+// WithObserver calls fn for every request, from the goroutine serving it.
+func WithObserver(fn func(Request)) Option { return func(c *config) { c.observer = fn } }
+
+func (s *Server) observe(r *http.Request, signing, account string) {
+	if s.observer != nil {
+		s.observer(Request{Account: account, Service: signing, UserAgent: r.Header.Get("User-Agent")})
+	}
+}
+
 // directory binds each principal's services once.
 type directory struct {
 	d     Directory
