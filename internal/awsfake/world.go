@@ -154,6 +154,14 @@ func (w *World) SetSnapshotRateLimit(d time.Duration) {
 	w.snapshotRateLimit = d
 }
 
+// ReserveIDs skips n ids, so that the worlds of one organization, each
+// given its own range, hand out ids unique across accounts as AWS does.
+func (w *World) ReserveIDs(n uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq += n
+}
+
 // newID returns prefix-<17 hex digits>, unique and deterministic within the world.
 func (w *World) newID(prefix string) string {
 	w.seq++
