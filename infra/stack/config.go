@@ -33,6 +33,26 @@ const (
 	KeyReservedConcurrency   = "reservedConcurrency"
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
+
+	// The organization: which accounts besides the security account the
+	// function acts in, and how the member role reaches them.
+	KeyMemberAccounts        = "memberAccounts"
+	KeyOrganization          = "organization"
+	KeyOrganizationID        = "organizationId"
+	KeyMemberRoleName        = "memberRoleName"
+	KeySecurityAccountID     = "securityAccountId"
+	KeyRegions               = "regions"
+	KeyMemberDeployment      = "memberDeployment"
+	KeyOrganizationalUnitIDs = "organizationalUnitIds"
+)
+
+// How the member stack reaches the member accounts (KeyMemberDeployment).
+const (
+	// MemberDeploymentCDK: `make deploy-member` in each member account.
+	MemberDeploymentCDK = "cdk"
+	// MemberDeploymentStackSet: a service-managed StackSet, created by the
+	// security account's stack, deploys it to the organizational units.
+	MemberDeploymentStackSet = "stackset"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -67,7 +87,29 @@ type Config struct {
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
+
+	// MemberAccounts are the accounts the function acts in besides its own;
+	// Organization admits every account of the organization OrganizationID.
+	// Neither: a single-account deployment, exactly as before.
+	MemberAccounts []string
+	Organization   bool
+	OrganizationID string
+	// MemberRoleName is the member role in every member account.
+	MemberRoleName string
+	// SecurityAccountID is the account the Firebreak stacks run in; the
+	// member stack, deployed elsewhere, trusts its function roles.
+	SecurityAccountID string
+	// Regions are where the Firebreak stack is deployed, one stack each
+	// (GuardDuty findings are regional); empty: the CLI's Region.
+	Regions []string
+	// MemberDeployment is MemberDeploymentCDK or MemberDeploymentStackSet,
+	// the latter to OrganizationalUnitIDs.
+	MemberDeployment      string
+	OrganizationalUnitIDs []string
 }
+
+// MultiAccount reports whether the function acts in member accounts.
+func (c Config) MultiAccount() bool { return c.Organization || len(c.MemberAccounts) > 0 }
 
 // DefaultConfig returns the configuration used when the context says nothing.
 func DefaultConfig() Config {
@@ -82,6 +124,8 @@ func DefaultConfig() Config {
 		LogLevel:              "info",
 		ReservedConcurrency:   5,
 		SecurityHubAction:     true,
+		MemberRoleName:        contract.DefaultMemberRole,
+		MemberDeployment:      MemberDeploymentCDK,
 	}
 }
 
@@ -91,7 +135,8 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir,
+		KeyBootstrapDir, KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
+		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs,
 	}
 }
 
@@ -128,7 +173,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		if v == nil {
 			return
 		}
-		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" && key != KeyNotifyEmail && key != KeyBootstrapDir && key != KeyFindingTypePrefixes {
+		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" && !emptyAllowed[key] {
 			errs = append(errs, fmt.Errorf("context %s: empty value", key))
 			return
 		}
@@ -157,6 +202,18 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyReservedConcurrency, func(v any) (err error) { c.ReservedConcurrency, err = toInt(v); return })
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
+	read(KeyMemberAccounts, func(v any) (err error) { c.MemberAccounts, err = toStrings(v); return })
+	read(KeyOrganization, func(v any) (err error) { c.Organization, err = toBool(v); return })
+	read(KeyOrganizationID, func(v any) (err error) { c.OrganizationID, err = toString(v); return })
+	read(KeyMemberRoleName, func(v any) (err error) { c.MemberRoleName, err = toString(v); return })
+	read(KeySecurityAccountID, func(v any) (err error) { c.SecurityAccountID, err = toString(v); return })
+	read(KeyRegions, func(v any) (err error) { c.Regions, err = toStrings(v); return })
+	read(KeyMemberDeployment, func(v any) (err error) {
+		c.MemberDeployment, err = toString(v)
+		c.MemberDeployment = strings.ToLower(c.MemberDeployment)
+		return
+	})
+	read(KeyOrganizationalUnitIDs, func(v any) (err error) { c.OrganizationalUnitIDs, err = toStrings(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -213,6 +270,7 @@ func (c Config) Validate() error {
 	if c.ReservedConcurrency < 1 || c.ReservedConcurrency > 900 {
 		bad("context %s: %d is outside 1-900", KeyReservedConcurrency, c.ReservedConcurrency)
 	}
+	errs = append(errs, c.validateOrganization()...)
 	return errors.Join(errs...)
 }
 
@@ -231,7 +289,7 @@ func (c Config) objectLockRetention() awss3.ObjectLockRetention {
 // Environment is what the function reads at start-up. The account spares the
 // function an STS call on every cold start.
 func (c Config) Environment(topicArn, bucketName, account string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		contract.EnvTopicARN:           topicArn,
 		contract.EnvEvidenceBucket:     bucketName,
 		contract.EnvAccountID:          account,
@@ -240,6 +298,15 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
 		contract.EnvIsolation:          c.IsolationMode,
 	}
+	if c.MultiAccount() {
+		env[contract.EnvMemberRole] = c.MemberRoleName
+		if c.Organization {
+			env[contract.EnvOrganization] = "true"
+		} else {
+			env[contract.EnvMemberAccounts] = strings.Join(c.MemberAccounts, ",")
+		}
+	}
+	return env
 }
 
 func formatSeverity(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
