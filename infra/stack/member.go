@@ -30,7 +30,7 @@ var memberRoleActions = []string{
 func NewMemberStack(scope constructs.Construct, cfg Config) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(MemberStackName), &awscdk.StackProps{
 		Description: jsii.String(fmt.Sprintf("Firebreak member role: lets Firebreak in %s contain EC2 instances of this account", cfg.SecurityAccountID)),
-		Synthesizer: awscdk.NewBootstraplessSynthesizer(&awscdk.BootstraplessSynthesizerProps{}),
+		Synthesizer: awscdk.NewLegacyStackSynthesizer(),
 	})
 	trusted := make([]string, 0, len(cfg.Regions)*len(trustedFunctions))
 	for _, r := range cfg.Regions {

@@ -113,6 +113,9 @@ func Build(app awscdk.App, functionDir string) (awscdk.Stack, Config, error) {
 			}
 		}
 		stack := NewFirebreakStack(app, id, props)
+		if region != "" {
+			acknowledgeActionTarget(stack)
+		}
 		if first == nil {
 			first = stack
 		}

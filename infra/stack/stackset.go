@@ -54,7 +54,7 @@ func newMemberStackSet(stack awscdk.Stack, cfg Config, template string) {
 			// An account that leaves the OUs loses the role.
 			RetainStacksOnAccountRemoval: jsii.Bool(false),
 		},
-		Capabilities: jsii.Strings("CAPABILITY_NAMED_IAM"),
+		Capabilities:     jsii.Strings("CAPABILITY_NAMED_IAM"),
 		ManagedExecution: map[string]any{"Active": true},
 		OperationPreferences: &awscloudformation.CfnStackSet_OperationPreferencesProperty{
 			FailureTolerancePercentage: jsii.Number(10),
