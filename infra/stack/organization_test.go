@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/firebreak-ir/firebreak/infra/stack"
+	"github.com/firebreak-ir/firebreak/internal/awsapi"
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
@@ -290,4 +291,42 @@ func rendered(v any) any {
 		return out
 	}
 	return v
+}
+
+// Every operation the runbook calls on EC2, Auto Scaling and ELB (the awsapi
+// interfaces) is granted to the contain role and to the member role: a
+// member's instance can be contained as fully as one of the security
+// account's. (S3 and SNS stay in the security account; GetCallerIdentity
+// needs no permission.)
+func TestRunbookOperationsAreGrantedToBothRoles(t *testing.T) {
+	var operations []string
+	for _, svc := range []struct {
+		prefix string
+		api    reflect.Type
+	}{
+		{"ec2", reflect.TypeFor[awsapi.EC2]()}, {"autoscaling", reflect.TypeFor[awsapi.AutoScaling]()},
+		{"elasticloadbalancing", reflect.TypeFor[awsapi.ELB]()}, {"elasticloadbalancing", reflect.TypeFor[awsapi.ELBV2]()},
+	} {
+		for i := range svc.api.NumMethod() {
+			operations = append(operations, svc.prefix+":"+svc.api.Method(i).Name)
+		}
+	}
+	for _, tt := range []struct {
+		overrides map[string]any
+		owner     string
+	}{{extended, "ContainRoleDefaultPolicy"}, {orgWide, "ContainRoleDefaultPolicy"}, {orgWide, "Member/MemberRoleDefaultPolicy"}} {
+		granted := map[string]bool{}
+		for _, st := range statements(synth(t, tt.overrides)) {
+			if st.policy.owner == tt.owner && st.effect == "Allow" {
+				for _, a := range st.actions {
+					granted[a] = true
+				}
+			}
+		}
+		for _, op := range operations {
+			if !granted[op] {
+				t.Errorf("%s does not grant %s, which the runbook calls", tt.owner, op)
+			}
+		}
+	}
 }
