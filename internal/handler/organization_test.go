@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/events"
@@ -169,15 +170,15 @@ func TestSecurityHubActionAcrossAccounts(t *testing.T) {
 // factory's clients put in each request's User-Agent.
 func TestRequestsCarryTheirCase(t *testing.T) {
 	e := newEnv(t, victim, nil)
-	var cases []string
-	h := handler.New(e.cfg, caseRecorder{awsfake.Factory{W: e.w}, &cases}, slog.New(slog.NewTextHandler(io.Discard, nil)), handler.WithClock(e.w.Now))
+	rec := &caseRecorder{Clients: awsfake.Factory{W: e.w}}
+	h := handler.New(e.cfg, rec, slog.New(slog.NewTextHandler(io.Discard, nil)), handler.WithClock(e.w.Now))
 	if _, err := h.Handle(context.Background(), events.Must("manual-contain.json")); err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) == 0 {
+	if len(rec.cases) == 0 {
 		t.Fatal("no clients asked")
 	}
-	for _, c := range cases {
+	for _, c := range rec.cases {
 		if c != "IR-2026-0142" {
 			t.Errorf("clients asked under case %q, want the request's IR-2026-0142", c)
 		}
@@ -187,11 +188,14 @@ func TestRequestsCarryTheirCase(t *testing.T) {
 // caseRecorder notes the case in the context of every request for clients.
 type caseRecorder struct {
 	handler.Clients
-	cases *[]string
+	mu    sync.Mutex
+	cases []string
 }
 
-func (r caseRecorder) For(ctx context.Context, account, region string) (awsapi.Clients, error) {
-	*r.cases = append(*r.cases, awsclient.CaseOf(ctx))
+func (r *caseRecorder) For(ctx context.Context, account, region string) (awsapi.Clients, error) {
+	r.mu.Lock()
+	r.cases = append(r.cases, awsclient.CaseOf(ctx))
+	r.mu.Unlock()
 	return r.Clients.For(ctx, account, region)
 }
 
