@@ -79,23 +79,35 @@ bench: ## Round trips of one containment, then faults, bursts, re-delivery storm
 	$(GO) test -run '^$$' -bench . -benchtime 10x ./internal/demo/
 	$(GO) run ./internal/cmd/loadbench
 
+# The security account's stacks: Firebreak, or Firebreak-<region> for each of
+# cdk.json's regions; never the member stack, which belongs in member accounts.
+SECURITY_STACKS := 'Firebreak' 'Firebreak-*'
+MEMBER_STACK := FirebreakMember
+
 .PHONY: synth
-synth: node ## Synthesize the CDK app into cdk.out/ (CloudFormation validation and cdk-nag on)
+synth: node ## Synthesize the CDK app into cdk.out/ (CloudFormation validation and cdk-nag on); prints every stack's template file
 	@$(NPM_CI)
 	@# A stale cdk.out/validation-report.json is read back by the CLI: start clean.
 	rm -rf cdk.out
 	CDK_VALIDATION=true $(CDK) synth --quiet $(CDK_CONTEXT)
+	@ls -1 cdk.out/*.template.json
 
 .PHONY: deploy
-deploy: node ## Deploy Firebreak into the current account and Region (CDK_CONTEXT="-c key=value ...")
+deploy: node ## Deploy Firebreak into the current account, per Region of cdk.json regions or the CLI's (CDK_CONTEXT="-c key=value ...")
 	@$(NPM_CI)
 	rm -rf cdk.out
-	CDK_VALIDATION=true $(CDK) deploy $(CDK_CONTEXT)
+	CDK_VALIDATION=true $(CDK) deploy $(CDK_CONTEXT) $(SECURITY_STACKS)
+
+.PHONY: deploy-member
+deploy-member: node ## Deploy the FirebreakMember role into the current (member) account; no CDK bootstrap needed
+	@$(NPM_CI)
+	rm -rf cdk.out
+	CDK_VALIDATION=true $(CDK) deploy $(CDK_CONTEXT) $(MEMBER_STACK)
 
 .PHONY: destroy
-destroy: node ## Remove the Firebreak stack (the evidence bucket, keys and logs are retained)
+destroy: node ## Remove the Firebreak stacks (the evidence bucket, keys and logs are retained)
 	@$(NPM_CI)
-	$(CDK) destroy $(CDK_CONTEXT)
+	$(CDK) destroy $(CDK_CONTEXT) $(SECURITY_STACKS)
 
 .PHONY: clean
 clean: ## Remove build outputs

@@ -39,6 +39,7 @@ var want = map[string]struct {
 	"manual-contain.json":                              {report.Contain, policy.RuleManual},
 	"manual-dry-run.json":                              {report.Contain, policy.RuleManual},
 	"securityhub-custom-action.json":                   {report.Contain, policy.RuleCustomAction},
+	"securityhub-custom-action-organization.json":      {report.Contain, policy.RuleCustomAction},
 }
 
 func TestEveryEventParsesAndGetsItsDecision(t *testing.T) {

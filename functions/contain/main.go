@@ -25,7 +25,9 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	clients, err := awsclient.Load(context.Background(), cfg.AccountID)
+	// One role session name for every case (CloudTrail in a member shows the
+	// case in each request's User-Agent): credentials outlive cases.
+	clients, err := awsclient.Load(context.Background(), cfg.AccountID, awsclient.WithMembers(awsclient.MembersOf(cfg, "firebreak-contain")))
 	if err != nil {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)

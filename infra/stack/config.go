@@ -34,6 +34,26 @@ const (
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
 	KeyFindingAgeAlarm       = "findingAgeAlarmMinutes"
+
+	// The organization: which accounts besides the security account the
+	// function acts in, and how the member role reaches them.
+	KeyMemberAccounts        = "memberAccounts"
+	KeyOrganization          = "organization"
+	KeyOrganizationID        = "organizationId"
+	KeyMemberRoleName        = "memberRoleName"
+	KeySecurityAccountID     = "securityAccountId"
+	KeyRegions               = "regions"
+	KeyMemberDeployment      = "memberDeployment"
+	KeyOrganizationalUnitIDs = "organizationalUnitIds"
+)
+
+// How the member stack reaches the member accounts (KeyMemberDeployment).
+const (
+	// MemberDeploymentCDK: `make deploy-member` in each member account.
+	MemberDeploymentCDK = "cdk"
+	// MemberDeploymentStackSet: a service-managed StackSet, created by the
+	// security account's stack, deploys it to the organizational units.
+	MemberDeploymentStackSet = "stackset"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -71,7 +91,29 @@ type Config struct {
 	// FindingAgeAlarmMinutes: a GuardDuty finding reaching the function this
 	// long after its last update means the EventBridge path is failing.
 	FindingAgeAlarmMinutes int
+
+	// MemberAccounts are the accounts the function acts in besides its own;
+	// Organization admits every account of the organization OrganizationID.
+	// Neither: a single-account deployment, exactly as before.
+	MemberAccounts []string
+	Organization   bool
+	OrganizationID string
+	// MemberRoleName is the member role in every member account.
+	MemberRoleName string
+	// SecurityAccountID is the account the Firebreak stacks run in; the
+	// member stack, deployed elsewhere, trusts its function roles.
+	SecurityAccountID string
+	// Regions are where the Firebreak stack is deployed, one stack each
+	// (GuardDuty findings are regional); empty: the CLI's Region.
+	Regions []string
+	// MemberDeployment is MemberDeploymentCDK or MemberDeploymentStackSet,
+	// the latter to OrganizationalUnitIDs.
+	MemberDeployment      string
+	OrganizationalUnitIDs []string
 }
+
+// MultiAccount reports whether the function acts in member accounts.
+func (c Config) MultiAccount() bool { return c.Organization || len(c.MemberAccounts) > 0 }
 
 // DefaultConfig returns the configuration used when the context says nothing.
 func DefaultConfig() Config {
@@ -89,6 +131,8 @@ func DefaultConfig() Config {
 		// EventBridge delivers within seconds; its retries and Lambda's
 		// asynchronous queue stay within minutes unless something is wrong.
 		FindingAgeAlarmMinutes: 15,
+		MemberRoleName:         contract.DefaultMemberRole,
+		MemberDeployment:       MemberDeploymentCDK,
 	}
 }
 
@@ -99,6 +143,8 @@ func ContextKeys() []string {
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
 		KeyBootstrapDir, KeyFindingAgeAlarm,
+		KeyBootstrapDir, KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
+		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs,
 	}
 }
 
@@ -135,7 +181,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		if v == nil {
 			return
 		}
-		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" && key != KeyNotifyEmail && key != KeyBootstrapDir && key != KeyFindingTypePrefixes {
+		if s, ok := v.(string); ok && strings.TrimSpace(s) == "" && !emptyAllowed[key] {
 			errs = append(errs, fmt.Errorf("context %s: empty value", key))
 			return
 		}
@@ -165,6 +211,18 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
 	read(KeyFindingAgeAlarm, func(v any) (err error) { c.FindingAgeAlarmMinutes, err = toInt(v); return })
+	read(KeyMemberAccounts, func(v any) (err error) { c.MemberAccounts, err = toStrings(v); return })
+	read(KeyOrganization, func(v any) (err error) { c.Organization, err = toBool(v); return })
+	read(KeyOrganizationID, func(v any) (err error) { c.OrganizationID, err = toString(v); return })
+	read(KeyMemberRoleName, func(v any) (err error) { c.MemberRoleName, err = toString(v); return })
+	read(KeySecurityAccountID, func(v any) (err error) { c.SecurityAccountID, err = toString(v); return })
+	read(KeyRegions, func(v any) (err error) { c.Regions, err = toStrings(v); return })
+	read(KeyMemberDeployment, func(v any) (err error) {
+		c.MemberDeployment, err = toString(v)
+		c.MemberDeployment = strings.ToLower(c.MemberDeployment)
+		return
+	})
+	read(KeyOrganizationalUnitIDs, func(v any) (err error) { c.OrganizationalUnitIDs, err = toStrings(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -226,6 +284,7 @@ func (c Config) Validate() error {
 	if c.FindingAgeAlarmMinutes < 1 || c.FindingAgeAlarmMinutes > 120 {
 		bad("context %s: %d is outside 1-120 minutes", KeyFindingAgeAlarm, c.FindingAgeAlarmMinutes)
 	}
+	errs = append(errs, c.validateOrganization()...)
 	return errors.Join(errs...)
 }
 
@@ -244,7 +303,7 @@ func (c Config) objectLockRetention() awss3.ObjectLockRetention {
 // Environment is what the function reads at start-up. The account spares the
 // function an STS call on every cold start.
 func (c Config) Environment(topicArn, bucketName, account string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		contract.EnvTopicARN:           topicArn,
 		contract.EnvEvidenceBucket:     bucketName,
 		contract.EnvAccountID:          account,
@@ -253,6 +312,15 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
 		contract.EnvIsolation:          c.IsolationMode,
 	}
+	if c.MultiAccount() {
+		env[contract.EnvMemberRole] = c.MemberRoleName
+		if c.Organization {
+			env[contract.EnvOrganization] = "true"
+		} else {
+			env[contract.EnvMemberAccounts] = strings.Join(c.MemberAccounts, ",")
+		}
+	}
+	return env
 }
 
 func formatSeverity(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

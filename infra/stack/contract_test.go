@@ -3,6 +3,7 @@ package stack_test
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +53,12 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 			config.Config{ContainMin: 1, NotifyMin: 1, Isolation: "sg"}},
 		{"dry run, hard cut, highest thresholds", map[string]any{"isolationMode": "sg+nacl", "notifyMinSeverity": "10", "containMinSeverity": "10"},
 			config.Config{DryRun: true, ContainMin: 10, NotifyMin: 10, Isolation: "sg+nacl"}},
+		{"member accounts, own role name", map[string]any{"memberAccounts": []any{"222222222222", "333333333333"}, "memberRoleName": "IRResponder",
+			"securityAccountId": "123456789012", "regions": []any{"eu-west-1"}},
+			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", MemberAccounts: []string{"222222222222", "333333333333"}, MemberRole: "IRResponder"}},
+		{"the whole organization", map[string]any{"organization": true, "organizationId": "o-abcdef1234",
+			"securityAccountId": "123456789012", "regions": []any{"eu-west-1"}},
+			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", Organization: true}},
 	}
 	for _, tc := range combos {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,8 +79,11 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 				t.Fatalf("the function refuses the stack's environment %v: %v", env, err)
 			}
 			want := tc.want
+			if want.MemberRole == "" {
+				want.MemberRole = contract.DefaultMemberRole
+			}
 			want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
-			if cfg != want {
+			if !reflect.DeepEqual(cfg, want) {
 				t.Errorf("the function reads %+v, want %+v", cfg, want)
 			}
 			for _, k := range slices.Sorted(maps.Keys(env)) {

@@ -122,6 +122,7 @@ func newContainFunction(scope constructs.Construct, cfg Config, functionDir stri
 	role := awsiam.NewRole(scope, jsii.String("ContainRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("Firebreak contain function: contains EC2 instances named in GuardDuty findings"),
+		RoleName:    functionRoleName(scope, cfg, "contain"),
 	})
 	onFailure := newFailureQueue(scope, "ContainFailures")
 	refs.logGroupArn, refs.onFailureArn = *logGroup.LogGroupArn(), *onFailure.QueueArn()

@@ -41,11 +41,18 @@ type policyRefs struct {
 }
 
 // arn builds an ARN in this stack's partition, Region and account.
-func arn(service, resource string) string {
-	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", *awscdk.Aws_PARTITION(), service, *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), resource)
-}
+func arn(service, resource string) string { return ownRegion().arn(service, resource) }
 
-func ec2Arn(resource string) string { return arn("ec2", resource) }
+// arnScope is the Region the runbook's grants name: the stack's own (the
+// contain role), or "*" (the member role, which one global role serves in
+// every Region Firebreak is deployed in, held there by a Deny).
+type arnScope struct{ region string }
+
+func ownRegion() arnScope { return arnScope{region: *awscdk.Aws_REGION()} }
+
+func (sc arnScope) arn(service, resource string) string {
+	return fmt.Sprintf("arn:%s:%s:%s:%s:%s", *awscdk.Aws_PARTITION(), service, sc.region, *awscdk.Aws_ACCOUNT_ID(), resource)
+}
 
 func statement(sid string, effect awsiam.Effect, actions, resources []string, conditions map[string]any) awsiam.PolicyStatement {
 	props := &awsiam.PolicyStatementProps{
@@ -83,22 +90,55 @@ func concat(lists ...[]string) []string {
 	return out
 }
 
-// functionStatements is the contain function's whole permission set. Each
-// condition key was checked against the Service Authorization Reference for
-// the action and resource type it guards; stack_iam_test.go re-checks them.
+// functionStatements is the contain function's whole permission set: the
+// runbook's grants in its own account and Region, then what it writes in the
+// security account (logs, failures, reports, evidence).
 func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
+	region := *awscdk.Aws_REGION()
+	s, hardCut := runbookStatements(cfg, ownRegion())
+	s = append(s,
+		// The log group ARN ends in ":*", which covers its log streams.
+		allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{refs.logGroupArn}, nil),
+		// Lambda's on-failure destination sends with the function's role.
+		allow("ReportFailedInvocations", []string{"sqs:SendMessage"}, []string{refs.onFailureArn}, nil),
+		allow("PublishReports", []string{"sns:Publish"}, []string{refs.topicArn}, nil),
+		allow("EncryptReports", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{refs.topicKeyArn},
+			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sns." + region + ".amazonaws.com"}}),
+		// The bucket encrypts with its key by default; the function may not ask
+		// for weaker encryption or another key.
+		allow("StoreEvidence", []string{"s3:PutObject"}, []string{refs.bucketArn + "/*"}, map[string]any{
+			"StringEqualsIfExists": map[string]any{
+				"s3:x-amz-server-side-encryption":                "aws:kms",
+				"s3:x-amz-server-side-encryption-aws-kms-key-id": refs.evidenceKeyArn,
+			},
+		}),
+		allow("EncryptEvidence", []string{"kms:GenerateDataKey"}, []string{refs.evidenceKeyArn},
+			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
+	)
+	s = append(s, hardCut...)
+	if cfg.MultiAccount() {
+		s = append(s, assumeMemberRoles(cfg))
+	}
+	return s
+}
+
+// runbookStatements are what the runbook needs on EC2, Auto Scaling and ELB
+// in the account it acts in, for the contain role in its own account and
+// for the member role in each member: one definition for both. Each
+// condition key was checked against the Service Authorization Reference for
+// the action and resource type it guards; iam_test.go re-checks them.
+// hardCut is the network-ACL grant, only in sg+nacl mode.
+func runbookStatements(cfg Config, sc arnScope) (s, hardCut []awsiam.PolicyStatement) {
+	ec2Arn := func(resource string) string { return sc.arn("ec2", resource) }
 	instances, volumes := ec2Arn("instance/*"), ec2Arn("volume/*")
 	groups, enis, subnets := ec2Arn("security-group/*"), ec2Arn("network-interface/*"), ec2Arn("subnet/*")
 	// EBS snapshot ARNs have an empty account field.
-	snapshots := fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION())
-	region := *awscdk.Aws_REGION()
+	snapshots := fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", *awscdk.Aws_PARTITION(), sc.region)
 
-	mutating := concat(securityGroupRuleActions, interfaceActions, snapshotActions,
-		[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget)
-	s := []awsiam.PolicyStatement{
+	s = []awsiam.PolicyStatement{
 		// Defence in depth: the function skips exempt instances itself; this
 		// makes AWS refuse even if it did not.
-		statement("NeverChangeExemptResources", awsiam.Effect_DENY, concat(mutating, naclActions), []string{"*"},
+		statement("NeverChangeExemptResources", awsiam.Effect_DENY, concat(runbookMutations, naclActions), []string{"*"},
 			map[string]any{"StringEquals": map[string]any{"aws:ResourceTag/" + contract.TagExempt: "true"}}),
 		statement("NeverWriteTheExemptTag", awsiam.Effect_DENY, []string{"ec2:CreateTags"}, []string{"*"},
 			map[string]any{"ForAnyValue:StringEquals": map[string]any{"aws:TagKeys": contract.TagExempt}}),
@@ -139,36 +179,22 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		}),
 
 		allow("DetachFromAutoScalingGroups", detachActions,
-			[]string{arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")}, notExempt()),
+			[]string{sc.arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*")}, notExempt()),
 		allow("DeregisterFromClassicLoadBalancers", deregisterLB,
-			[]string{arn("elasticloadbalancing", "loadbalancer/*")}, notExempt()),
+			[]string{sc.arn("elasticloadbalancing", "loadbalancer/*")}, notExempt()),
 		allow("DeregisterFromTargetGroups", deregisterTarget,
-			[]string{arn("elasticloadbalancing", "targetgroup/*/*")}, notExempt()),
-
-		// The log group ARN ends in ":*", which covers its log streams.
-		allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{refs.logGroupArn}, nil),
-		// Lambda's on-failure destination sends with the function's role.
-		allow("ReportFailedInvocations", []string{"sqs:SendMessage"}, []string{refs.onFailureArn}, nil),
-		allow("PublishReports", []string{"sns:Publish"}, []string{refs.topicArn}, nil),
-		allow("EncryptReports", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{refs.topicKeyArn},
-			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sns." + region + ".amazonaws.com"}}),
-		// The bucket encrypts with its key by default; the function may not ask
-		// for weaker encryption or another key.
-		allow("StoreEvidence", []string{"s3:PutObject"}, []string{refs.bucketArn + "/*"}, map[string]any{
-			"StringEqualsIfExists": map[string]any{
-				"s3:x-amz-server-side-encryption":                "aws:kms",
-				"s3:x-amz-server-side-encryption-aws-kms-key-id": refs.evidenceKeyArn,
-			},
-		}),
-		allow("EncryptEvidence", []string{"kms:GenerateDataKey"}, []string{refs.evidenceKeyArn},
-			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
+			[]string{sc.arn("elasticloadbalancing", "targetgroup/*/*")}, notExempt()),
 	}
 	// The hard cut writes into subnets' network ACLs: granted only when chosen.
 	if cfg.IsolationMode == contract.IsolationSGNACL {
-		s = append(s, allow("HardCutNetworkAcls", naclActions, []string{ec2Arn("network-acl/*")}, notExempt()))
+		hardCut = append(hardCut, allow("HardCutNetworkAcls", naclActions, []string{ec2Arn("network-acl/*")}, notExempt()))
 	}
-	return s
+	return s, hardCut
 }
+
+// runbookMutations are the runbook's write actions but the hard cut's.
+var runbookMutations = concat(securityGroupRuleActions, interfaceActions, snapshotActions,
+	[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget)
 
 // keyAccountActions is what the account's IAM policies may grant on a key:
 // administration plus the data-key use S3, SNS and readers of evidence need.

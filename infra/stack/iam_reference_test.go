@@ -102,6 +102,9 @@ var iamReference = map[string]actionRef{
 	"logs:CreateLogStream": {levelWrite, map[string][]string{"log-group": noKeys}},
 	"logs:PutLogEvents":    {levelWrite, map[string][]string{"log-group": noKeys}},
 	"sqs:SendMessage":      {levelWrite, map[string][]string{"queue": {"aws:ResourceTag/${TagKey}"}}},
+	// list_awssecuritytokenservice: the role's tags; the request keys
+	// (session tags, source identity, external id) are not used here.
+	"sts:AssumeRole": {levelWrite, map[string][]string{"role": {"aws:ResourceTag/${TagKey}"}}},
 }
 
 // globalKeys are evaluated for every request that carries them; a positive
@@ -109,4 +112,7 @@ var iamReference = map[string]actionRef{
 var globalKeys = map[string]bool{
 	"aws:SecureTransport": true, "aws:SourceArn": true, "aws:SourceAccount": true,
 	"aws:RequestedRegion": true, "aws:PrincipalAccount": true,
+	// Organization keys, evaluated for every request (IAM User Guide,
+	// global condition context keys).
+	"aws:ResourceOrgID": true, "aws:PrincipalOrgID": true, "aws:PrincipalArn": true,
 }

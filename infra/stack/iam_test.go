@@ -83,10 +83,21 @@ func list(v any) []any {
 	return []any{v}
 }
 
+// policies lists every policy of the template and, when the app has one, of
+// the member stack (owners prefixed Member/).
 func policies(s *synthesized) []policy {
+	out := policiesOf(s.resources, "")
+	if s.member != nil {
+		out = append(out, policiesOf(s.member.resources, "Member/")...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].owner+out[i].kind < out[j].owner+out[j].kind })
+	return out
+}
+
+func policiesOf(resources map[string]resource, prefix string) []policy {
 	var out []policy
-	for id, r := range s.resources {
-		owner := stripHash(id)
+	for id, r := range resources {
+		owner := prefix + stripHash(id)
 		add := func(kind string, doc any) {
 			if d, ok := doc.(map[string]any); ok {
 				out = append(out, policy{owner: owner, kind: kind, doc: d})
@@ -106,7 +117,6 @@ func policies(s *synthesized) []policy {
 			add("resource", r.Properties["PolicyDocument"])
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].owner+out[i].kind < out[j].owner+out[j].kind })
 	return out
 }
 
@@ -228,7 +238,21 @@ var unconditionedGrants = map[string]string{
 	"TopicKey/CloudWatchAlarmsPublish": "CloudWatch publishes alarms through SNS; the documented key statement has no condition",
 }
 
-var allConfigs = map[string]map[string]any{"defaults": nil, "extended": extended}
+var allConfigs = map[string]map[string]any{"defaults": nil, "extended": extended, "members": members, "organization": orgWide}
+
+func init() {
+	// The member role's grants are the contain role's in any Region (held to
+	// Firebreak's Regions by a Deny): the same wildcards, for the same reasons.
+	for r, entry := range wildcardAllowList {
+		if strings.Contains(r, "${AWS::Region}") {
+			wildcardAllowList[strings.ReplaceAll(r, "${AWS::Region}", "*")] = entry
+		}
+	}
+	wildcardAllowList["arn:${AWS::Partition}:iam::*:role/FirebreakMember"] = struct {
+		actions []string
+		reason  string
+	}{[]string{"sts:AssumeRole"}, "with organization=true any account of the organization (aws:ResourceOrgID) may hold a member role"}
+}
 
 func TestNoPolicyGrantsWildcardActions(t *testing.T) {
 	for name, overrides := range allConfigs {
@@ -386,12 +410,12 @@ func TestPositiveConditionsUseKeysAWSEvaluates(t *testing.T) {
 func TestExemptResourcesAreDeniedEveryChange(t *testing.T) {
 	for name, overrides := range allConfigs {
 		sts := statements(synth(t, overrides))
-		denied := map[string]bool{}
+		denied := map[string]bool{} // by policy owner and action
 		for _, st := range sts {
 			if st.policy.kind == "identity" && st.effect == "Deny" && len(st.resources) == 1 && st.resources[0] == "*" &&
 				st.conditions["StringEquals"]["aws:ResourceTag/firebreak:exempt"] == "true" {
 				for _, a := range st.actions {
-					denied[a] = true
+					denied[st.policy.owner+" "+a] = true
 				}
 			}
 		}
@@ -402,7 +426,7 @@ func TestExemptResourcesAreDeniedEveryChange(t *testing.T) {
 			for _, a := range st.actions {
 				service := strings.SplitN(a, ":", 2)[0]
 				mutates := iamReference[a].level == levelWrite || iamReference[a].level == levelTagging
-				if mutates && (service == "ec2" || service == "autoscaling" || service == "elasticloadbalancing") && !denied[a] {
+				if mutates && (service == "ec2" || service == "autoscaling" || service == "elasticloadbalancing") && !denied[st.policy.owner+" "+a] {
 					t.Errorf("%s: %s grants %q but no Deny stops it on resources tagged firebreak:exempt=true", name, st, a)
 				}
 			}
@@ -430,11 +454,18 @@ func TestHardCutPermissionOnlyInSGPlusNACLMode(t *testing.T) {
 func TestFunctionPolicyFitsIAMsInlineLimit(t *testing.T) {
 	// IAM counts a role's inline policies without white space, after
 	// CloudFormation has replaced the tokens: resolve them to long values.
-	s := synth(t, extended)
-	id, p := s.withPrefix(t, "AWS::IAM::Policy", "ContainRoleDefaultPolicy")
-	raw, _ := json.Marshal(resolve(p.Properties["PolicyDocument"]))
-	if len(raw) > 10240 {
-		t.Errorf("%s resolves to %d characters; IAM allows 10,240 for a role's inline policies", id, len(raw))
+	for _, tt := range []struct {
+		s      *synthesized
+		policy string
+	}{
+		{synth(t, extended), "ContainRoleDefaultPolicy"}, {synth(t, orgWide), "ContainRoleDefaultPolicy"},
+		{synth(t, members).member, "MemberRoleDefaultPolicy"}, {synth(t, orgWide).member, "MemberRoleDefaultPolicy"},
+	} {
+		id, p := tt.s.withPrefix(t, "AWS::IAM::Policy", tt.policy)
+		raw, _ := json.Marshal(resolve(p.Properties["PolicyDocument"]))
+		if len(raw) > 10240 {
+			t.Errorf("%s resolves to %d characters; IAM allows 10,240 for a role's inline policies", id, len(raw))
+		}
 	}
 }
 
@@ -485,10 +516,15 @@ func TestFunctionPolicyGolden(t *testing.T) {
 	for _, tt := range []struct {
 		file      string
 		overrides map[string]any
-	}{{"contain-policy.json", nil}, {"contain-policy-sg-nacl.json", extended}} {
+		owner     string
+	}{
+		{"contain-policy.json", nil, "ContainRoleDefaultPolicy"}, {"contain-policy-sg-nacl.json", extended, "ContainRoleDefaultPolicy"},
+		{"contain-policy-members.json", members, "ContainRoleDefaultPolicy"}, {"member-policy.json", members, "Member/MemberRoleDefaultPolicy"},
+		{"member-policy-organization.json", orgWide, "Member/MemberRoleDefaultPolicy"},
+	} {
 		var out []map[string]any
 		for _, st := range statements(synth(t, tt.overrides)) {
-			if st.policy.owner != "ContainRoleDefaultPolicy" {
+			if st.policy.owner != tt.owner {
 				continue
 			}
 			entry := map[string]any{"Sid": st.sid, "Effect": st.effect, "Action": st.actions, "Resource": st.resources}

@@ -53,6 +53,9 @@ type synthesized struct {
 	// assertions library cannot express (walking every policy).
 	resources map[string]resource
 	outputs   map[string]any
+	// app is the whole app; member is its member stack, when it has one.
+	app    awscdk.App
+	member *synthesized
 }
 
 type resource struct {
@@ -112,9 +115,23 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 		if err != nil {
 			t.Fatalf("building the app with %s: %v", key, err)
 		}
-		s.stack, s.cfg = st, cfg
+		s.stack, s.cfg, s.app = st, cfg, app
 		s.template = assertions.Template_FromStack(st, nil)
+		if m := stack.MemberStackOf(app); m != nil {
+			s.member = &synthesized{stack: m, cfg: cfg, app: app, template: assertions.Template_FromStack(m, nil)}
+		}
 	}()
+	s.read(t)
+	if s.member != nil {
+		s.member.read(t)
+	}
+	synths[string(key)] = s
+	return s
+}
+
+// read fills resources and outputs from the template.
+func (s *synthesized) read(t *testing.T) {
+	t.Helper()
 	raw, err := json.Marshal(s.template.ToJSON())
 	if err != nil {
 		t.Fatal(err)
@@ -127,8 +144,6 @@ func synth(t *testing.T, overrides map[string]any) *synthesized {
 		t.Fatal(err)
 	}
 	s.resources, s.outputs = doc.Resources, doc.Outputs
-	synths[string(key)] = s
-	return s
 }
 
 // validationFindings lists the violations of a failed synth's report.

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -64,6 +65,32 @@ const failureQueueReason = "This queue is the last stop for events that failed (
 // suppressFindings records, with a reason each, the cdk-nag findings this
 // design accepts on purpose: one suppression per wildcard, never a blanket one.
 func suppressFindings(stack awscdk.Stack, cfg Config) {
+	suppressions := append([]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Evidence object keys are chosen per finding at run time; the grant is s3:PutObject only, into this stack's bucket."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(evidenceObjects)}},
+	}}, wildcardSuppressions(cfg, "<AWS::Region>")...)
+	if cfg.Organization {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("With organization=true any account of the organization may be a member: sts:AssumeRole of the member role " +
+				"only, and only where aws:ResourceOrgID is the organization's."),
+			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:iam::*:role/" + cfg.MemberRoleName},
+		})
+	}
+	root := "/" + *stack.Node().Id()
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
+		jsii.String(root+"/ContainRole/DefaultPolicy/Resource"), &suppressions, nil)
+	for _, queue := range []string{"UndeliveredFindings", "ContainFailures"} {
+		cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(root+"/"+queue+"/Resource"),
+			&[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String(failureQueueReason)}}, nil)
+	}
+}
+
+// wildcardSuppressions are the runbook's wildcard suppressions, for grants
+// whose ARNs name region (cdk-nag's rendering: <AWS::Region> for the
+// contain role's own, * for the member role's).
+func wildcardSuppressions(cfg Config, region string) []*cdknag.NagPackSuppression {
 	findings := make([]string, 0, len(wildcardReasons))
 	for f := range wildcardReasons {
 		if f == naclWildcard && cfg.IsolationMode != contract.IsolationSGNACL {
@@ -72,22 +99,17 @@ func suppressFindings(stack awscdk.Stack, cfg Config) {
 		findings = append(findings, f)
 	}
 	sort.Strings(findings)
-	suppressions := []*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("Evidence object keys are chosen per finding at run time; the grant is s3:PutObject only, into this stack's bucket."),
-		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(evidenceObjects)}},
-	}}
+	also := ""
+	if region == "*" {
+		also = " The member role serves every Region Firebreak is deployed in; the OnlyFirebreakRegions Deny refuses all others."
+	}
+	var out []*cdknag.NagPackSuppression
 	for _, f := range findings {
-		suppressions = append(suppressions, &cdknag.NagPackSuppression{
+		out = append(out, &cdknag.NagPackSuppression{
 			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String(wildcardReasons[f]),
-			AppliesTo: &[]any{f},
+			Reason:    jsii.String(wildcardReasons[f] + also),
+			AppliesTo: &[]any{strings.ReplaceAll(f, "<AWS::Region>", region)},
 		})
 	}
-	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
-		jsii.String("/"+StackName+"/ContainRole/DefaultPolicy/Resource"), &suppressions, nil)
-	for _, queue := range []string{"UndeliveredFindings", "ContainFailures"} {
-		cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String("/"+StackName+"/"+queue+"/Resource"),
-			&[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String(failureQueueReason)}}, nil)
-	}
+	return out
 }

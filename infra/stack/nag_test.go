@@ -14,19 +14,25 @@ func TestCdkNagAwsSolutionsFindsNothingUnsuppressed(t *testing.T) {
 	for name, overrides := range allConfigs {
 		t.Run(name, func(t *testing.T) {
 			s := synth(t, overrides)
+			stacks := []*synthesized{s}
+			if s.member != nil {
+				stacks = append(stacks, s.member)
+			}
 			var messages []string
-			check(t, func() {
-				annotations := assertions.Annotations_FromStack(s.stack)
-				rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-				for level, list := range map[string]*[]*cxapi.SynthesisMessage{
-					"error":   annotations.FindError(jsii.String("*"), rule),
-					"warning": annotations.FindWarning(jsii.String("*"), rule),
-				} {
-					for _, m := range *list {
-						messages = append(messages, fmt.Sprintf("%s %s: %v", level, *m.Id, m.Entry.Data))
+			for _, st := range stacks {
+				check(t, func() {
+					annotations := assertions.Annotations_FromStack(st.stack)
+					rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+					for level, list := range map[string]*[]*cxapi.SynthesisMessage{
+						"error":   annotations.FindError(jsii.String("*"), rule),
+						"warning": annotations.FindWarning(jsii.String("*"), rule),
+					} {
+						for _, m := range *list {
+							messages = append(messages, fmt.Sprintf("%s %s: %v", level, *m.Id, m.Entry.Data))
+						}
 					}
-				}
-			})
+				})
+			}
 			for _, m := range messages {
 				t.Error(m)
 			}
@@ -41,8 +47,16 @@ type suppression struct {
 }
 
 func suppressions(s *synthesized) []suppression {
+	out := suppressionsOf(s.resources)
+	if s.member != nil {
+		out = append(out, suppressionsOf(s.member.resources)...)
+	}
+	return out
+}
+
+func suppressionsOf(resources map[string]resource) []suppression {
 	var out []suppression
-	for id, r := range s.resources {
+	for id, r := range resources {
 		nag, _ := r.Metadata["cdk_nag"].(map[string]any)
 		for _, raw := range list(nag["rules_to_suppress"]) {
 			m := raw.(map[string]any)

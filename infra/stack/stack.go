@@ -26,6 +26,9 @@ type FirebreakStackProps struct {
 	// FunctionDir is functions/contain; it is built at synth time unless
 	// Config.BootstrapDir names a prebuilt bootstrap.
 	FunctionDir string
+	// MemberTemplate, when set, is the member stack's template for the
+	// StackSet this stack creates.
+	MemberTemplate string
 }
 
 // NewFirebreakStack defines every resource. It is environment-agnostic: the
@@ -47,6 +50,13 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 	actionArn := newRules(stack, cfg, fn, dlq)
 	alarms := newAlarms(stack, fn, onFailure, dlq, topic)
 	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
+	if cfg.MultiAccount() {
+		newMemberRoleAlarm(stack, topic)
+		requireSecurityAccount(stack, cfg)
+		if props.MemberTemplate != "" {
+			newMemberStackSet(stack, cfg, props.MemberTemplate)
+		}
+	}
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
@@ -84,19 +94,66 @@ func Build(app awscdk.App, functionDir string) (awscdk.Stack, Config, error) {
 	} else if functionDir == "" {
 		return nil, Config{}, errors.New("the contain function's source directory is not set")
 	}
-	stack := NewFirebreakStack(app, StackName, &FirebreakStackProps{
-		StackProps: awscdk.StackProps{
-			Description: jsii.String("Firebreak: contains EC2 instances flagged by GuardDuty (dry run: " + fmt.Sprint(cfg.DryRun) + ")"),
-		},
-		Config:      cfg,
-		FunctionDir: functionDir,
-	})
+	var first awscdk.Stack
+	for i, region := range stackRegions(cfg) {
+		props := &FirebreakStackProps{
+			StackProps: awscdk.StackProps{
+				Description: jsii.String("Firebreak: contains EC2 instances flagged by GuardDuty (dry run: " + fmt.Sprint(cfg.DryRun) + ")"),
+			},
+			Config:      cfg,
+			FunctionDir: functionDir,
+		}
+		id := StackName
+		if region != "" {
+			// One stack per Region, each named Firebreak in its Region.
+			id = StackName + "-" + region
+			props.StackName = jsii.String(StackName)
+			props.Env = &awscdk.Environment{Region: jsii.String(region)}
+		}
+		if i == 0 && cfg.MemberDeployment == MemberDeploymentStackSet {
+			if props.MemberTemplate, err = MemberTemplate(cfg, allContext(app)); err != nil {
+				return nil, Config{}, err
+			}
+		}
+		stack := NewFirebreakStack(app, id, props)
+		if region != "" {
+			acknowledgeActionTarget(stack)
+		}
+		if first == nil {
+			first = stack
+		}
+	}
+	if cfg.MultiAccount() {
+		NewMemberStack(app, cfg)
+	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-	return stack, cfg, nil
+	return first, cfg, nil
+}
+
+// stackRegions are the Regions of the Firebreak stacks: those of regions,
+// or one environment-agnostic stack ("") for the CLI's Region.
+func stackRegions(cfg Config) []string {
+	if len(cfg.Regions) == 0 {
+		return []string{""}
+	}
+	return cfg.Regions
+}
+
+// MemberStackOf is the app's member stack, nil in a single-account deployment.
+func MemberStackOf(app awscdk.App) awscdk.Stack {
+	if c := app.Node().TryFindChild(jsii.String(MemberStackName)); c != nil {
+		return c.(awscdk.Stack)
+	}
+	return nil
+}
+
+func allContext(app awscdk.App) map[string]any {
+	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	return all
 }
 
 func contextKeys(app awscdk.App) []string {
-	all, _ := app.Node().GetAllContext(nil).(map[string]any)
+	all := allContext(app)
 	keys := make([]string, 0, len(all))
 	for k := range all {
 		keys = append(keys, k)

@@ -66,9 +66,11 @@ type S3 interface {
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
-// STS tells which account the function runs in.
+// STS tells which account the function runs in, and hands out credentials
+// for a member account's role (AssumeRole, as stscreds calls it).
 type STS interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+	AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
 }
 
 // Clients is one account and Region's set of clients.

@@ -40,22 +40,31 @@ const DefaultRetryMode = aws.RetryModeStandard
 // ErrOtherAccount means the finding names an account the function cannot act in.
 var ErrOtherAccount = errors.New("the resource is in another account")
 
-// Factory hands out one set of clients per account and Region. Only the
-// function's own account is supported today; the seam is here so that a member
-// account can later be reached through an assumed role.
+// Factory hands out one set of clients per account and Region, built on
+// first use and kept for the life of the process. The function's own
+// account uses its own credentials; a member account (see Members) is
+// reached through its member role.
 type Factory struct {
-	base aws.Config
-	sts  awsapi.STS
+	base    aws.Config
+	sts     awsapi.STS
+	members Members
 
 	mu      sync.Mutex
 	own     string
-	clients map[string]awsapi.Clients
+	clients map[string]awsapi.Clients // by account/Region
+	creds   map[string]*aws.CredentialsCache
 }
+
+// Option changes a Factory.
+type Option func(*Factory)
+
+// WithMembers serves member accounts besides the function's own.
+func WithMembers(m Members) Option { return func(f *Factory) { f.members = m } }
 
 // Load reads the shared AWS configuration (AWS_REGION, AWS_ENDPOINT_URL,
 // AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, credentials) the way the SDK documents.
 // ownAccount may be empty: it is then asked of STS once, when first needed.
-func Load(ctx context.Context, ownAccount string) (*Factory, error) {
+func Load(ctx context.Context, ownAccount string, opts ...Option) (*Factory, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
@@ -69,7 +78,7 @@ func Load(ctx context.Context, ownAccount string) (*Factory, error) {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = shieldedClient{cfg.HTTPClient}
-	return New(cfg, ownAccount), nil
+	return New(cfg, ownAccount, opts...), nil
 }
 
 // shieldedClient hides io.WriterTo on request bodies. smithy-go's body answers
@@ -93,13 +102,21 @@ func ShieldBody(r *http.Request) *http.Request {
 type plainBody struct{ io.ReadCloser }
 
 // New builds a factory over an explicit configuration (tests, simulator).
-// Its clients count their requests for CountCalls.
-func New(cfg aws.Config, ownAccount string) *Factory {
+// Its clients count their requests for CountCalls, and name the case they
+// act for in their User-Agent.
+func New(cfg aws.Config, ownAccount string, opts ...Option) *Factory {
+	cfg = cfg.Copy()
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = countingClient{cfg.HTTPClient}
-	return &Factory{base: cfg, own: ownAccount, sts: sts.NewFromConfig(cfg), clients: map[string]awsapi.Clients{}}
+	cfg.APIOptions = append(cfg.APIOptions, addCaseToUserAgent)
+	f := &Factory{base: cfg, own: ownAccount, sts: sts.NewFromConfig(cfg),
+		clients: map[string]awsapi.Clients{}, creds: map[string]*aws.CredentialsCache{}}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
 }
 
 // retryer keeps the SDK's backoff but drops its client-side retry quota: a
@@ -143,38 +160,74 @@ func (f *Factory) OwnAccount(ctx context.Context) (string, error) {
 	return aws.ToString(out.Account), nil
 }
 
-// For returns the clients for an account and Region, building them on first use.
+// Members are the accounts besides its own the factory serves.
+func (f *Factory) Members() Members { return f.members }
+
+// For returns the clients for an account ("" for the function's own) and
+// Region ("" for the function's), building them on first use. An account
+// the function does not serve is ErrOtherAccount; a member account whose
+// role cannot be assumed is ErrMemberRoleMissing.
 func (f *Factory) For(ctx context.Context, account, region string) (awsapi.Clients, error) {
 	own, err := f.OwnAccount(ctx)
 	if err != nil {
 		return awsapi.Clients{}, err
 	}
-	if account != "" && account != own {
-		return awsapi.Clients{}, fmt.Errorf("%w: %s, while Firebreak runs in %s", ErrOtherAccount, account, own)
-	}
 	if region == "" {
 		region = f.base.Region
 	}
+	if account == "" || account == own {
+		return f.ownClients(own, region), nil
+	}
+	if err := f.members.Admits(account, own); err != nil {
+		return awsapi.Clients{}, err
+	}
+	creds, err := f.reachMember(ctx, account)
+	if err != nil {
+		return awsapi.Clients{}, err
+	}
+	ownSet := f.ownClients(own, region)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.clients[region]; ok {
+	key := account + "/" + region
+	if c, ok := f.clients[key]; ok {
 		return c, nil
 	}
 	cfg := f.base.Copy()
+	cfg.Region, cfg.Credentials = region, creds
+	c := instanceServices(cfg)
+	securityAccountServices(&c, ownSet)
+	f.clients[key] = c
+	return c, nil
+}
+
+func (f *Factory) ownClients(own, region string) awsapi.Clients {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := own + "/" + region
+	if c, ok := f.clients[key]; ok {
+		return c
+	}
+	cfg := f.base.Copy()
 	cfg.Region = region
-	c := awsapi.Clients{
+	c := instanceServices(cfg)
+	c.SNS = sns.NewFromConfig(cfg)
+	// The evidence bucket lives in the function's Region, whatever Region
+	// the instance is in. A custom endpoint (a simulator, an S3-compatible
+	// store) cannot serve virtual-hosted bucket names: path style there.
+	c.S3 = s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() })
+	f.clients[key] = c
+	return c
+}
+
+// instanceServices are the clients that act on the instance and what it
+// belongs to, in the account whose credentials cfg holds.
+func instanceServices(cfg aws.Config) awsapi.Clients {
+	return awsapi.Clients{
 		EC2:         ec2.NewFromConfig(cfg),
 		AutoScaling: autoscaling.NewFromConfig(cfg),
 		ELB:         elb.NewFromConfig(cfg),
 		ELBV2:       elbv2.NewFromConfig(cfg),
-		SNS:         sns.NewFromConfig(cfg),
-		// The evidence bucket lives in the function's Region, whatever Region
-		// the instance is in. A custom endpoint (a simulator, an S3-compatible
-		// store) cannot serve virtual-hosted bucket names: path style there.
-		S3: s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() }),
 	}
-	f.clients[region] = c
-	return c, nil
 }
 
 func customEndpoint() bool {

@@ -53,6 +53,11 @@ type World struct {
 	published  []Message
 	buckets    store[string]
 	objects    store[*Object]
+	roles      store[*role]
+
+	// org is the organization the world's account belongs to (nil: none);
+	// STS reaches other accounts through it.
+	org *Organization
 }
 
 // New returns an empty world for one account and Region.
@@ -101,8 +106,9 @@ var (
 	_ awsapi.STS         = (*STS)(nil)
 )
 
-// STS returns the STS fake (awsapi.Clients has no STS field).
-func (w *World) STS() awsapi.STS { return &STS{w: w} }
+// STS returns the STS fake (awsapi.Clients has no STS field), called as
+// the function's role (FunctionPrincipal).
+func (w *World) STS() awsapi.STS { return &STS{w: w, caller: FunctionPrincipal(w.account)} }
 
 // Now is the world's current time.
 func (w *World) Now() time.Time {
@@ -146,6 +152,14 @@ func (w *World) SetSnapshotRateLimit(d time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.snapshotRateLimit = d
+}
+
+// ReserveIDs skips n ids, so that the worlds of one organization, each
+// given its own range, hand out ids unique across accounts as AWS does.
+func (w *World) ReserveIDs(n uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq += n
 }
 
 // newID returns prefix-<17 hex digits>, unique and deterministic within the world.

@@ -49,8 +49,10 @@ type Backend struct {
 // Server is the simulator. It is an http.Handler; Start serves it on a
 // random loopback port.
 type Server struct {
-	services map[string][]*service // by SigV4 signing name
+	services serviceSet
 	codec    *reflectCodec
+	dir      *directory // nil: every request is served by services
+	observer func(Request)
 	faults   *faults
 	log      *slog.Logger
 	tls      *tlsIdentity
@@ -62,11 +64,13 @@ type Server struct {
 }
 
 type config struct {
-	clock  func() time.Time
-	seed   uint64
-	log    *slog.Logger
-	tls    bool
-	faults []func(*faults)
+	clock    func() time.Time
+	seed     uint64
+	log      *slog.Logger
+	tls      bool
+	dir      Directory
+	observer func(Request)
+	faults   []func(*faults)
 }
 
 // Option configures a Server.
@@ -151,21 +155,22 @@ func New(backend Backend, opts ...Option) *Server {
 	if err := codec.addTable("com.amazonaws.ec2", ec2Shapes); err != nil {
 		panic(fmt.Sprintf("awssim: building the EC2 schemas: %v", err))
 	}
-	services, err := buildServices(backend, codec)
+	services, err := bindServices(backend, codec)
 	if err != nil {
 		panic(fmt.Sprintf("awssim: binding the backend: %v", err))
 	}
 	s := &Server{
-		services: map[string][]*service{},
+		services: services,
 		codec:    codec,
 		faults:   newFaults(cfg.seed),
 		log:      cfg.log,
 	}
+	if cfg.dir != nil {
+		s.dir = newDirectory(cfg.dir, codec)
+	}
+	s.observer = cfg.observer
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	for _, svc := range services {
-		s.services[svc.signing] = append(s.services[svc.signing], svc)
 	}
 	if cfg.clock != nil {
 		s.faults.now = cfg.clock
@@ -268,10 +273,15 @@ func (b bodyShield) RoundTrip(r *http.Request) (*http.Response, error) {
 // Stats returns a copy of the counters per operation.
 func (s *Server) Stats() Stats { return s.faults.snapshot() }
 
+// AccountStats returns a copy of one account's counters (requests routed
+// by a Directory only).
+func (s *Server) AccountStats(account string) Stats { return s.faults.accountSnapshot(account) }
+
 // ResetStats zeroes the counters.
 func (s *Server) ResetStats() {
 	s.faults.mu.Lock()
 	s.faults.stats = map[string]*OpStats{}
+	s.faults.byAccount = map[string]map[string]*OpStats{}
 	s.faults.mu.Unlock()
 }
 
@@ -343,8 +353,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, awsQuery, apiError{"MissingAuthenticationToken", "Request is missing Authentication Token", http.StatusForbidden}, reqID, nil)
 		return
 	}
+	c, authErr := s.route(r)
+	s.observe(r, signing, c.account)
+	if authErr != nil {
+		s.writeError(w, protocolOf(signing), authErrorFor(signing, authErr), reqID, nil)
+		return
+	}
 	if signing == "s3" {
-		s.serveS3(w, r, reqID)
+		s.serveS3(w, r, c, reqID)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
@@ -360,10 +376,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range r.URL.Query() {
 		form[k] = append(form[k], v...)
 	}
-	svc := s.queryService(signing, form.Get("Version"))
+	svc := c.services.query(signing, form.Get("Version"))
 	if svc == nil {
 		e := apiError{"InvalidAction", fmt.Sprintf("The service %s is not simulated", signing), http.StatusBadRequest}
-		if len(s.services[signing]) > 0 {
+		if len(c.services[signing]) > 0 {
 			e = apiError{"NoSuchVersion", fmt.Sprintf("The requested version (%s) of service %s does not exist", form.Get("Version"), signing), http.StatusBadRequest}
 		}
 		s.writeError(w, awsQuery, e, reqID, nil)
@@ -375,13 +391,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, svc.proto, apiError{"InvalidAction", fmt.Sprintf("The action %s is not valid for this web service.", action), http.StatusBadRequest}, reqID, nil)
 		return
 	}
-	s.serveQuery(w, r, op, form, reqID)
+	s.serveQuery(w, r, op, form, c.account, reqID)
 }
 
-// queryService picks the service for a signing name; ELB and ELBv2 share
+// serviceSet holds the bound services by SigV4 signing name.
+type serviceSet map[string][]*service
+
+func bindServices(b Backend, codec *reflectCodec) (serviceSet, error) {
+	services, err := buildServices(b, codec)
+	if err != nil {
+		return nil, err
+	}
+	set := serviceSet{}
+	for _, svc := range services {
+		set[svc.signing] = append(set[svc.signing], svc)
+	}
+	return set, nil
+}
+
+// query picks the service for a signing name; ELB and ELBv2 share
 // one and differ by API version.
-func (s *Server) queryService(signing, version string) *service {
-	candidates := s.services[signing]
+func (set serviceSet) query(signing, version string) *service {
+	candidates := set[signing]
 	for _, svc := range candidates {
 		if svc.version == version {
 			return svc
@@ -393,10 +424,10 @@ func (s *Server) queryService(signing, version string) *service {
 	return nil
 }
 
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, op *operation, form url.Values, reqID string) {
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, op *operation, form url.Values, account, reqID string) {
 	start := time.Now()
 	svc := op.svc
-	v := s.faults.decide(op, form, attempt(r))
+	v := s.faults.decide(op, form, account, attempt(r))
 	if !sleep(r.Context(), v.delay) {
 		return
 	}
@@ -421,7 +452,7 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, op *operatio
 
 	out, err := op.invoke(r.Context(), in)
 	if err != nil {
-		s.faults.countError(op.key)
+		s.faults.countError(account, op.key)
 		e := svc.fromError(err)
 		status = e.Status
 		s.writeError(w, svc.proto, e, reqID, nil)

@@ -90,14 +90,18 @@ type faults struct {
 	next     []failRule
 	buckets  *bucketSet
 	stats    map[string]*OpStats
-	now      func() time.Time
+	// byAccount holds the same counters per account when requests are
+	// routed by a Directory.
+	byAccount map[string]map[string]*OpStats
+	now       func() time.Time
 }
 
 func newFaults(seed uint64) *faults {
 	return &faults{
-		rng:   rand.New(rand.NewPCG(seed, seed^0x5eed)),
-		stats: map[string]*OpStats{},
-		now:   time.Now,
+		rng:       rand.New(rand.NewPCG(seed, seed^0x5eed)),
+		stats:     map[string]*OpStats{},
+		byAccount: map[string]map[string]*OpStats{},
+		now:       time.Now,
 	}
 }
 
@@ -116,16 +120,22 @@ type verdict struct {
 	lose bool
 }
 
-// decide applies the rules to one request of op and counts it.
-func (f *faults) decide(op *operation, form url.Values, attempt int) verdict {
+// decide applies the rules to one request of op in account ("" without a
+// Directory) and counts it.
+func (f *faults) decide(op *operation, form url.Values, account string, attempt int) verdict {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
-	st := f.stat(op.key)
-	st.Attempts++
+	st := &OpStats{Attempts: 1}
 	if attempt <= 1 {
-		st.Calls++
+		st.Calls = 1
 	}
+	defer func() {
+		f.stat(op.key).add(*st)
+		if account != "" {
+			f.accountStat(account, op.key).add(*st)
+		}
+	}()
 
 	var v verdict
 	for i := len(f.latency) - 1; i >= 0; i-- {
@@ -160,7 +170,7 @@ func (f *faults) decide(op *operation, form url.Values, attempt int) verdict {
 		return v
 	}
 	if f.buckets != nil && op.svc.proto == ec2Query {
-		if !f.buckets.take(ec2Bucket(op.name, form)) {
+		if !f.buckets.take(account, ec2Bucket(op.name, form)) {
 			e := op.svc.throttleError()
 			v.err, v.throttled = &e, true
 			st.Throttled++
@@ -192,17 +202,44 @@ func (f *faults) stat(key string) *OpStats {
 	return st
 }
 
-func (f *faults) countError(key string) {
+func (f *faults) accountStat(account, key string) *OpStats {
+	m := f.byAccount[account]
+	if m == nil {
+		m = map[string]*OpStats{}
+		f.byAccount[account] = m
+	}
+	st := m[key]
+	if st == nil {
+		st = &OpStats{}
+		m[key] = st
+	}
+	return st
+}
+
+func (f *faults) countError(account, key string) {
 	f.mu.Lock()
 	f.stat(key).Errors++
+	if account != "" {
+		f.accountStat(account, key).Errors++
+	}
 	f.mu.Unlock()
 }
 
 func (f *faults) snapshot() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(Stats, len(f.stats))
-	for k, v := range f.stats {
+	return copyStats(f.stats)
+}
+
+func (f *faults) accountSnapshot(account string) Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return copyStats(f.byAccount[account])
+}
+
+func copyStats(m map[string]*OpStats) Stats {
+	out := make(Stats, len(m))
+	for k, v := range m {
 		out[k] = *v
 	}
 	return out
@@ -258,12 +295,14 @@ func newBucketSet(scale float64, now func() time.Time) *bucketSet {
 	return &bucketSet{scale: scale, now: now, buckets: map[string]*bucket{}}
 }
 
-func (s *bucketSet) take(spec bucketSpec) bool {
+// take draws a token from an account's bucket ("" without a Directory).
+func (s *bucketSet) take(account string, spec bucketSpec) bool {
 	now := s.now()
-	b := s.buckets[spec.name]
+	key := account + "/" + spec.name
+	b := s.buckets[key]
 	if b == nil {
 		b = &bucket{tokens: spec.size, last: now}
-		s.buckets[spec.name] = b
+		s.buckets[key] = b
 	}
 	b.tokens = min(spec.size, b.tokens+now.Sub(b.last).Seconds()*spec.perSecond*s.scale)
 	b.last = now

@@ -42,25 +42,25 @@ func TestTokenBucketRefill(t *testing.T) {
 	set := newBucketSet(2, func() time.Time { return now })
 	spec := bucketSpec{"mutating", 3, 5}
 	for i := range 3 {
-		if !set.take(spec) {
+		if !set.take("", spec) {
 			t.Fatalf("take %d from a full bucket of 3 refused", i+1)
 		}
 	}
-	if set.take(spec) {
+	if set.take("", spec) {
 		t.Fatal("took a fourth token from a bucket of 3")
 	}
 	// 5 tokens/s scaled by 2: 100 ms refills one token.
 	now = now.Add(100 * time.Millisecond)
-	if !set.take(spec) {
+	if !set.take("", spec) {
 		t.Error("no token after 100 ms at 10 tokens/s")
 	}
-	if set.take(spec) {
+	if set.take("", spec) {
 		t.Error("two tokens after 100 ms at 10 tokens/s")
 	}
 	// Refills stop at the bucket's size.
 	now = now.Add(time.Hour)
 	taken := 0
-	for set.take(spec) {
+	for set.take("", spec) {
 		taken++
 	}
 	if taken != 3 {
@@ -75,10 +75,10 @@ func TestLatencyDraws(t *testing.T) {
 	describe := &operation{svc: svc, name: "DescribeInstances", key: "ec2:DescribeInstances"}
 	tags := &operation{svc: svc, name: "CreateTags", key: "ec2:CreateTags"}
 	for range 100 {
-		if d := f.decide(describe, nil, 1).delay; d < 10*time.Millisecond || d >= 30*time.Millisecond {
+		if d := f.decide(describe, nil, "", 1).delay; d < 10*time.Millisecond || d >= 30*time.Millisecond {
 			t.Fatalf("delay %v outside [10ms, 30ms)", d)
 		}
-		if d := f.decide(tags, nil, 1).delay; d != 5*time.Millisecond {
+		if d := f.decide(tags, nil, "", 1).delay; d != 5*time.Millisecond {
 			t.Fatalf("fixed delay %v, want the later, more specific rule's 5ms", d)
 		}
 	}

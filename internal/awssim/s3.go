@@ -21,10 +21,10 @@ import (
 
 // serveS3 answers an S3 REST request, path-style (/bucket/key) or
 // virtual-hosted (bucket.s3.localhost/key).
-func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID string) {
+func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, c caller, reqID string) {
 	start := time.Now()
 	var svc *service
-	if l := s.services["s3"]; len(l) > 0 {
+	if l := c.services["s3"]; len(l) > 0 {
 		svc = l[0]
 	}
 	if svc == nil {
@@ -46,7 +46,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID string) {
 		s.writeError(w, restXML, e, reqID, extra)
 	}
 
-	v := s.faults.decide(op, nil, attempt(r))
+	v := s.faults.decide(op, nil, c.account, attempt(r))
 	if !sleep(r.Context(), v.delay) {
 		return
 	}
@@ -73,7 +73,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, reqID string) {
 	}
 	out, err := op.invoke(r.Context(), in.Interface())
 	if err != nil {
-		s.faults.countError(op.key)
+		s.faults.countError(c.account, op.key)
 		e := svc.fromError(err)
 		var extra map[string]string
 		if e.Code == "NoSuchBucket" {

@@ -152,3 +152,7 @@ func (e *echo) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3
 func (e *echo) GetCallerIdentity(_ context.Context, in *sts.GetCallerIdentityInput, _ ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
 	return answer[sts.GetCallerIdentityOutput](e, "sts:GetCallerIdentity", in)
 }
+
+func (e *echo) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	return answer[sts.AssumeRoleOutput](e, "sts:AssumeRole", in)
+}

@@ -21,6 +21,21 @@ type Config struct {
 	Isolation      string
 	// AccountID is the account the function runs in; empty means "ask STS".
 	AccountID string
+	// MemberAccounts are the other accounts the function acts in, through
+	// MemberRole; Organization admits any account (the member role's trust
+	// requires the organization). Neither: a single-account deployment.
+	MemberAccounts []string
+	Organization   bool
+	MemberRole     string
+}
+
+// Partition is the AWS partition the function runs in, read from its topic's ARN.
+func (c Config) Partition() string {
+	parts := strings.SplitN(c.TopicARN, ":", 3)
+	if len(parts) < 3 {
+		return "aws"
+	}
+	return parts[1]
 }
 
 // NACL reports whether the network-ACL hard cut is on.
@@ -31,6 +46,7 @@ func (c Config) NACL() bool { return c.Isolation == contract.IsolationSGNACL }
 var (
 	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:([A-Za-z0-9_-]+)(\.fifo)?$`)
 	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]+[a-z0-9]$`)
+	roleName  = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	accountID = regexp.MustCompile(`^\d{12}$`)
 )
 
@@ -107,8 +123,45 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AccountID = v
 	}
+	members(getenv, &c, bad)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// members reads the accounts besides its own the function serves.
+func members(getenv func(string) string, c *Config, bad func(name, format string, args ...any)) {
+	seen := map[string]bool{}
+	for a := range strings.SplitSeq(getenv(contract.EnvMemberAccounts), ",") {
+		switch a = strings.TrimSpace(a); {
+		case a == "":
+		case !accountID.MatchString(a):
+			bad(contract.EnvMemberAccounts, "%q is not a 12-digit account id", a)
+		case seen[a]:
+			bad(contract.EnvMemberAccounts, "%s is listed twice", a)
+		case a == c.AccountID:
+			bad(contract.EnvMemberAccounts, "%s is the function's own account, which needs no member role", a)
+		default:
+			seen[a] = true
+			c.MemberAccounts = append(c.MemberAccounts, a)
+		}
+	}
+	if v := strings.TrimSpace(getenv(contract.EnvOrganization)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad(contract.EnvOrganization, "%q is not true or false", v)
+		}
+		c.Organization = b
+	}
+	if c.Organization && len(c.MemberAccounts) > 0 {
+		bad(contract.EnvMemberAccounts, "set it or %s=true, not both: the organization already admits every account", contract.EnvOrganization)
+	}
+	c.MemberRole = contract.DefaultMemberRole
+	if v := strings.TrimSpace(getenv(contract.EnvMemberRole)); v != "" {
+		if !validName(roleName, v, 1, 64) {
+			bad(contract.EnvMemberRole, "%q is not an IAM role name", v)
+		}
+		c.MemberRole = v
+	}
 }

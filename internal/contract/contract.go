@@ -13,7 +13,16 @@ const (
 	EnvNotifyMinSeverity  = "FIREBREAK_NOTIFY_MIN_SEVERITY"
 	EnvIsolation          = "FIREBREAK_ISOLATION"
 	EnvAccountID          = "FIREBREAK_ACCOUNT_ID"
+
+	// The accounts besides its own a function acts in (none: single-account).
+	EnvMemberAccounts = "FIREBREAK_MEMBER_ACCOUNTS" // comma-separated account ids
+	EnvOrganization   = "FIREBREAK_ORGANIZATION"    // true: any account of the organization
+	EnvMemberRole     = "FIREBREAK_MEMBER_ROLE"     // the member role's name
 )
+
+// DefaultMemberRole names the role the member stack creates in each member
+// account and the functions assume there.
+const DefaultMemberRole = "FirebreakMember"
 
 // Isolation modes (EnvIsolation).
 const (
@@ -75,6 +84,9 @@ const (
 	MetricFindingAge      = "FindingAgeSeconds"
 	MetricAWSCalls        = "AwsCalls"
 	MetricDrift           = "DriftRepaired"
+	// MetricMemberRoleMissing counts findings in a member account whose
+	// member role could not be assumed (report field memberRoleMissing).
+	MetricMemberRoleMissing = "MemberRoleMissing"
 )
 
 // Values of TagRole, and the names of the groups they mark (one pair per VPC).

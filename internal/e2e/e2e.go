@@ -147,6 +147,9 @@ type World struct {
 	Demo     awsfake.Demo
 	Sim      *awssim.Server
 	Endpoint string
+	// Org is set by StartOrganization: AWS is then the security account,
+	// where the function's credentials belong.
+	Org *awsfake.Organization
 }
 
 // StartWorld serves w (seeded by the caller, e.g. with SeedDemo, whose result
@@ -161,6 +164,23 @@ func StartWorld(ctx context.Context, w *awsfake.World, d awsfake.Demo, opts ...a
 		return nil, fmt.Errorf("starting the simulator: %w", err)
 	}
 	return &World{AWS: w, Demo: d, Sim: sim, Endpoint: endpoint}, nil
+}
+
+// StartOrganization is StartWorld for several accounts: every world of org
+// is served, each request in the account its access key belongs to, and the
+// function's credentials (AccessKeyID) are those of its role in security,
+// the account w and d describe.
+func StartOrganization(ctx context.Context, org *awsfake.Organization, security *awsfake.World, d awsfake.Demo, opts ...awssim.Option) (*World, error) {
+	for _, a := range org.Accounts() {
+		org.World(a).SetClock(time.Now)
+	}
+	org.AddAccessKey(AccessKeyID, awsfake.FunctionPrincipal(security.Account()))
+	sim := awssim.New(awssim.Backend{}, append(opts, awssim.WithDirectory(org))...)
+	endpoint, err := sim.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting the simulator: %w", err)
+	}
+	return &World{AWS: security, Demo: d, Sim: sim, Endpoint: endpoint, Org: org}, nil
 }
 
 // Close stops the simulator.

@@ -207,7 +207,13 @@ func snapshotsOf(aw *awsfake.World, instanceID string) []string {
 // contained for findingID: every part of the runbook left its mark.
 func (e *env) contained(findingID string) {
 	e.t.Helper()
-	t, aw, d := e.t, e.w.AWS, e.w.Demo
+	containedIn(e.t, e.w.AWS, e.w.Demo, e.w.AWS, e.w.Demo.Bucket, findingID)
+}
+
+// containedIn is contained for any account's demo world, whose evidence is
+// in bucket of the world evidence (the security account's).
+func containedIn(t *testing.T, aw *awsfake.World, d awsfake.Demo, evidence *awsfake.World, bucket, findingID string) {
+	t.Helper()
 
 	// isolate: both interfaces in the isolation group only, and it is empty.
 	iso := ""
@@ -290,13 +296,13 @@ func (e *env) contained(findingID string) {
 
 	// capture: the pre-change record, with a SHA-256 that matches its bytes.
 	var capture *awsfake.Object
-	for _, o := range aw.Objects() {
-		if o.Bucket == d.Bucket && strings.Contains(o.Key, d.Victim) && strings.HasSuffix(o.Key, "/capture.json") {
+	for _, o := range evidence.Objects() {
+		if o.Bucket == bucket && strings.Contains(o.Key, d.Victim) && strings.HasSuffix(o.Key, "/capture.json") {
 			capture = &o
 		}
 	}
 	if capture == nil {
-		t.Fatalf("no capture.json for %s in %s", d.Victim, d.Bucket)
+		t.Fatalf("no capture.json for %s in %s", d.Victim, bucket)
 	}
 	sum := sha256.Sum256(capture.Body)
 	if got := capture.Metadata["sha256"]; got != hex.EncodeToString(sum[:]) {

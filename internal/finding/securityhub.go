@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -265,6 +266,10 @@ func guardDutyFinding(action *CustomAction) *Finding {
 	if src == nil {
 		return nil
 	}
+	return summary(src)
+}
+
+func summary(src *SecurityHubFinding) *Finding {
 	out := &Finding{
 		ID:        src.GuardDutyID,
 		Type:      src.GuardDutyType,
@@ -290,4 +295,35 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// ScopeOf is the account and Region of the instance the input names: for a
+// Security Hub action, those of the finding that names it (one action may
+// span several member accounts and Regions); otherwise AccountID and Region.
+func (in *Input) ScopeOf(instanceID string) (account, region string) {
+	if in != nil && in.SecurityHub != nil {
+		for _, f := range in.SecurityHub.Findings {
+			if slices.Contains(f.Instances, instanceID) {
+				return firstNonEmpty(f.AccountID, in.AccountID()), firstNonEmpty(f.Region, in.Region())
+			}
+		}
+	}
+	return in.AccountID(), in.Region()
+}
+
+// FindingOf is the GuardDuty finding about an instance the input names:
+// for a Security Hub action, that of the GuardDuty finding naming it, so
+// that each instance's report and tags carry its own finding.
+func (in *Input) FindingOf(instanceID string) *Finding {
+	if in != nil && in.SecurityHub != nil {
+		for i := range in.SecurityHub.Findings {
+			if f := &in.SecurityHub.Findings[i]; f.FromGuardDuty && slices.Contains(f.Instances, instanceID) {
+				return summary(f)
+			}
+		}
+	}
+	if in == nil {
+		return nil
+	}
+	return in.Finding
 }

@@ -128,6 +128,9 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage, start time.Ti
 
 func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v policy.Verdict, instanceID string, start time.Time) (*report.Report, error) {
 	rep := h.base(in, v, instanceID, start)
+	// Every AWS request for the case names it, in CloudTrail of whichever
+	// account it reaches.
+	ctx = awsclient.WithCase(ctx, rep.CaseID)
 	log := h.log.With("instance", rep.InstanceID, "decision", rep.Decision, "finding", findingIDOf(rep), "source", in.Source)
 	var runErr error
 	var prior map[string]string
@@ -189,9 +192,10 @@ func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string, n
 	rep := &report.Report{Kind: report.KindContain, Decision: v.Decision, Reason: v.Reason, InstanceID: instanceID, Instances: v.Instances,
 		// The deployment's dry-run setting wins: an observe-only deployment
 		// never mutates, whatever a request asks.
-		DryRun: h.cfg.DryRun || in.DryRun(), Source: in.Source, Steps: []report.Step{}, StartedAt: now,
-		AccountID: in.AccountID(), Region: orDefault(in.Region(), h.clients.Region())}
-	if f := in.Finding; f != nil {
+		DryRun: h.cfg.DryRun || in.DryRun(), Source: in.Source, Steps: []report.Step{}, StartedAt: now}
+	account, region := in.ScopeOf(instanceID)
+	rep.AccountID, rep.Region = account, orDefault(region, h.clients.Region())
+	if f := in.FindingOf(instanceID); f != nil {
 		rep.Finding = &report.Finding{ID: f.ID, Type: f.Type, Severity: f.Severity, AccountID: f.AccountID, Region: f.Region,
 			ResourceRole: f.ResourceRole(), Title: f.Title, Count: f.Count(), Sample: f.IsSample(), UpdatedAt: f.UpdatedAt.Time.UTC()}
 		rep.CaseID = f.ID
@@ -219,10 +223,27 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 		}
 		rep.AccountID = own
 	}
+	if rep.Source == finding.SourceSecurityHub && rep.Region != h.clients.Region() {
+		// This function's role, evidence bucket and isolation groups are
+		// those of its own Region; each Region's deployment acts on its own.
+		rep.Decision = report.Notify
+		addReason(rep, fmt.Sprintf("not contained: the instance is in %s and this Firebreak acts in %s; send the finding from Security Hub in %s, where that Region's Firebreak contains it",
+			rep.Region, h.clients.Region(), rep.Region))
+		return nil, nil
+	}
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	if errors.Is(err, awsclient.ErrOtherAccount) {
 		rep.Decision = report.Notify
-		addReason(rep, "not contained: "+err.Error()+" (cross-account containment is not configured)")
+		addReason(rep, "not contained: "+err.Error())
+		return nil, nil
+	}
+	if errors.Is(err, awsclient.ErrMemberRoleMissing) {
+		// Nothing was changed and a retry cannot help until someone deploys
+		// the role: a notification and the MemberRoleMissing alarm, no error.
+		h.log.ErrorContext(ctx, "member role missing", "account", rep.AccountID, "error", err)
+		rep.Decision = report.Notify
+		rep.MemberRoleMissing = 1
+		addReason(rep, "not contained: "+err.Error())
 		return nil, nil
 	}
 	if err != nil {

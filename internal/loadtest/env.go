@@ -30,6 +30,10 @@ const (
 	snapshotRateBackoff = 15 * time.Second
 )
 
+// simulatorKey is the access key id of the function's role: in an
+// organization, the simulator knows it as the security account's.
+const simulatorKey = "AKIDSIMULATOR"
+
 // Function is what every execution environment of the function shares:
 // its configuration and how its SDK clients reach the simulator.
 type Function struct {
@@ -63,6 +67,7 @@ type Environment struct {
 	fn      Function
 	handler *handler.Handler
 	http    aws.HTTPClient
+	id      int
 }
 
 // NewEnvironment builds an environment the way functions/contain does at
@@ -78,12 +83,13 @@ func (f Function) NewEnvironment() *Environment {
 	hc := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.MaxIdleConnsPerHost = 64 }).Freeze()
 	cfg := aws.Config{
 		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "simulator-secret", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(simulatorKey, "simulator-secret", ""),
 		BaseEndpoint: aws.String(f.Endpoint),
 		HTTPClient:   shielded{hc},
 		Retryer:      f.retryer(),
 	}
-	h := handler.New(f.Config, awsclient.New(cfg, f.Config.AccountID), log, handler.WithRunbookOptions(func(o *runbook.Options) {
+	clients := awsclient.New(cfg, f.Config.AccountID, awsclient.WithMembers(awsclient.MembersOf(f.Config, "firebreak-contain")))
+	h := handler.New(f.Config, clients, log, handler.WithRunbookOptions(func(o *runbook.Options) {
 		o.RetryBase = f.scaled(runbookRetryBase)
 		o.SnapshotBackoff = f.scaled(snapshotRateBackoff)
 	}))

@@ -50,8 +50,12 @@ type Fleet struct {
 	World      *awsfake.World
 	Victims    []Victim
 	Bystanders []string
-	Topic      string
-	Bucket     string
+	// Topic and Bucket are the report topic and evidence bucket, in Reports:
+	// World itself, or the security account's world when the fleet is a
+	// member of an organization (OrgFleet).
+	Topic   string
+	Bucket  string
+	Reports *awsfake.World
 }
 
 // FleetSpec sizes a fleet.
@@ -60,6 +64,11 @@ type FleetSpec struct {
 	Bystanders int
 	// Seed makes the layout (interfaces, volumes, memberships) reproducible.
 	Seed uint64
+	// Account is the fleet's account (Account when empty).
+	Account string
+	// IDBase is where the world's ids start, so that member accounts of
+	// one organization do not share instance or volume ids.
+	IDBase uint64
 }
 
 // NewFleet seeds a world: two VPCs (one dual-stack) of two subnets each,
@@ -70,9 +79,13 @@ type FleetSpec struct {
 // The world's clock is the wall clock, as the handler's is.
 func NewFleet(spec FleetSpec) *Fleet {
 	rng := rand.New(rand.NewPCG(spec.Seed, spec.Seed^0xf1ee7))
-	w := awsfake.New(Account, Region)
+	if spec.Account == "" {
+		spec.Account = Account
+	}
+	w := awsfake.New(spec.Account, Region)
+	w.ReserveIDs(spec.IDBase)
 	w.SetClock(time.Now)
-	f := &Fleet{World: w}
+	f := &Fleet{World: w, Reports: w}
 
 	type network struct {
 		vpc      string
@@ -187,7 +200,7 @@ func NewFleet(spec FleetSpec) *Fleet {
 		}
 	}
 	f.Topic = w.AddTopic("firebreak-reports")
-	f.Bucket = "firebreak-evidence-" + Account
+	f.Bucket = "firebreak-evidence-" + spec.Account
 	w.AddBucket(f.Bucket)
 	return f
 }
@@ -212,7 +225,7 @@ func (f *Fleet) Events() ([][]byte, error) {
 	}
 	out := make([][]byte, len(f.Victims))
 	for i, v := range f.Victims {
-		if out[i], err = FindingEvent(tmpl, v.InstanceID, v.FindingID, fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)); err != nil {
+		if out[i], err = findingEvent(tmpl, f.World.Account(), v.InstanceID, v.FindingID, fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)); err != nil {
 			return nil, err
 		}
 	}
@@ -222,6 +235,11 @@ func (f *Fleet) Events() ([][]byte, error) {
 // FindingEvent rewrites a GuardDuty finding event to name another instance
 // and finding; deliveryID is the envelope id.
 func FindingEvent(template []byte, instanceID, findingID, deliveryID string) ([]byte, error) {
+	return findingEvent(template, "", instanceID, findingID, deliveryID)
+}
+
+// findingEvent is FindingEvent for an instance of account ("": the template's).
+func findingEvent(template []byte, account, instanceID, findingID, deliveryID string) ([]byte, error) {
 	var ev map[string]any
 	// Numbers keep their text (severity 8.0 stays 8.0).
 	dec := json.NewDecoder(bytes.NewReader(template))
@@ -239,6 +257,9 @@ func FindingEvent(template []byte, instanceID, findingID, deliveryID string) ([]
 		return nil, fmt.Errorf("rewriting the event template: no detail.resource.instanceDetails")
 	}
 	inst["instanceId"] = instanceID
+	if account != "" {
+		detail["accountId"] = account
+	}
 	detail["id"] = findingID
 	detail["arn"] = fmt.Sprintf("arn:aws:guardduty:%v:%v:detector/4ac5f1e0b8c2d6a7e9f0b1c2d3e4f5a6/finding/%s", detail["region"], detail["accountId"], findingID)
 	ev["id"] = deliveryID

@@ -35,6 +35,9 @@ type Invocation struct {
 	// (it would go to the on-failure destination).
 	Err     error
 	Reports []*report.Report
+	// Environments are the execution environments (numbered from 1 in
+	// creation order) that ran each attempt.
+	Environments []int
 }
 
 // Run sums up one InvokeAll.
@@ -107,6 +110,7 @@ func (l *Lambda) InvokeAll(ctx context.Context, evs [][]byte) Run {
 				reps, err := env.Invoke(ctx, evs[j.i])
 				inv := &out.Invocations[j.i]
 				inv.Attempts, inv.Err, inv.Reports = j.attempt+1, err, reps
+				inv.Environments = append(inv.Environments, env.id)
 				if err == nil || j.attempt >= len(delays) || ctx.Err() != nil {
 					pending.Done()
 					continue
@@ -136,7 +140,9 @@ func (l *Lambda) acquire() *Environment {
 		return env
 	}
 	l.made++
-	return l.Function.NewEnvironment()
+	env := l.Function.NewEnvironment()
+	env.id = l.made
+	return env
 }
 
 func (l *Lambda) release(env *Environment) {

@@ -14,7 +14,6 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
 	"github.com/firebreak-ir/firebreak/internal/config"
-	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Options are shared by every scenario.
@@ -89,26 +88,34 @@ func start(ctx context.Context, o Options, spec FleetSpec, simOpts ...awssim.Opt
 	}
 	spec.Seed = o.Seed
 	f := NewFleet(spec)
+	sim, fn, err := serve(ctx, o, awssim.Backend{Clients: f.World.Clients(), STS: f.World.STS()},
+		map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket}, simOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return &bench{fleet: f, sim: sim, fn: fn}, nil
+}
+
+// serve starts the simulator over backend with the options' latency and
+// configures the function with env as the deployed function's variables.
+func serve(ctx context.Context, o Options, backend awssim.Backend, env map[string]string, simOpts ...awssim.Option) (*awssim.Server, Function, error) {
 	scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) / o.TimeScale) }
 	opts := []awssim.Option{awssim.WithSeed(o.Seed)}
 	if o.Latency[1] > 0 {
 		opts = append(opts, awssim.WithLatency("*", scale(o.Latency[0]), scale(o.Latency[1])))
 	}
-	sim := awssim.New(awssim.Backend{Clients: f.World.Clients(), STS: f.World.STS()}, append(opts, simOpts...)...)
+	sim := awssim.New(backend, append(opts, simOpts...)...)
 	endpoint, err := sim.Start(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("starting the simulator: %w", err)
+		return nil, Function{}, fmt.Errorf("starting the simulator: %w", err)
 	}
 	// The deployed function's settings: defaults, no account id (asked of STS).
-	cfg, err := config.FromEnv(func(k string) string {
-		return map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket}[k]
-	})
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		_ = sim.Close()
-		return nil, fmt.Errorf("configuring the function: %w", err)
+		return nil, Function{}, fmt.Errorf("configuring the function: %w", err)
 	}
-	fn := Function{Config: cfg, Endpoint: endpoint, TimeScale: o.TimeScale, MaxAttempts: o.MaxAttempts, Logger: o.Logger}
-	return &bench{fleet: f, sim: sim, fn: fn}, nil
+	return sim, Function{Config: cfg, Endpoint: endpoint, TimeScale: o.TimeScale, MaxAttempts: o.MaxAttempts, Logger: o.Logger}, nil
 }
 
 func (b *bench) close() { _ = b.sim.Close() }
@@ -133,7 +140,7 @@ func (b *bench) containAll(ctx context.Context, l *Lambda) (Run, []State, error)
 }
 
 // containment adds the figures every containment scenario reports.
-func (r *Result) containment(name func(string) string, run Run, states []State, st awssim.Stats, fleet *Fleet) {
+func (r *Result) containment(name func(string) string, run Run, states []State, st awssim.Stats, fleet interface{ BystandersTouched() []string }) {
 	extraSets, noMessage, maxMessages, messages := 0, 0, 0, 0
 	problems := map[string]int{}
 	for _, s := range states {
@@ -294,6 +301,10 @@ type BurstSpec struct {
 	// account's first containment and every cold environment races to
 	// create them.
 	GroupsExist bool
+	// Accounts spreads the findings over that many member accounts of an
+	// organization, the function running in the security account (0: the
+	// function's own account only).
+	Accounts int
 }
 
 // Suffix tells the variants' metric names apart: "" for the standard
@@ -310,6 +321,9 @@ func (s BurstSpec) Suffix() string {
 	if !s.GroupsExist {
 		suffix += "-first-ever"
 	}
+	if s.Accounts > 0 {
+		suffix += fmt.Sprintf("-%d-accounts", s.Accounts)
+	}
 	return suffix
 }
 
@@ -319,6 +333,9 @@ func (s BurstSpec) Suffix() string {
 // that got through: the maximum over buckets of (requests - bucket size) /
 // refill rate.
 func Burst(ctx context.Context, o Options, spec BurstSpec) (Result, error) {
+	if spec.Accounts > 0 {
+		return burstOrganization(ctx, o, spec)
+	}
 	warm := 0
 	if spec.GroupsExist {
 		warm = 2 // victims alternate between the fleet's two VPCs
@@ -332,12 +349,32 @@ func Burst(ctx context.Context, o Options, spec BurstSpec) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	run, err := b.burstRun(ctx, o, spec, evs, warm)
+	if err != nil {
+		return Result{}, err
+	}
+	states := b.fleet.Inspect()[warm:]
+	st := b.sim.Stats()
+	name := func(s string) string { return "burst-" + s + spec.Suffix() }
+	var r Result
+	r.burst(name, time.Duration(float64(run.Elapsed)*o.TimeScale), run.Elapsed, BucketUses(st), "", states, spec.Findings)
+	r.add(name("attempts-per-call"), "%.3f", attemptsPerCall(st))
+	r.add(name("cold-starts"), "%d", run.ColdStarts)
+	r.containment(name, run, states, st, b.fleet)
+	r.add(name("ec2-calls-per-finding"), "%s", perOp(st, "ec2:", spec.Findings))
+	return r, nil
+}
+
+// burstRun contains the first warm events one at a time (so the isolation
+// groups exist), refills the buckets and zeroes the counters, then delivers
+// the rest at once, as EventBridge would on a burst.
+func (b *bench) burstRun(ctx context.Context, o Options, spec BurstSpec, evs [][]byte, warm int) (Run, error) {
 	if warm > 0 {
 		first := b.lambda(1, spec.RetryMode)
 		run := first.InvokeAll(ctx, evs[:warm])
 		first.Close()
 		if run.Failed() > 0 {
-			return Result{}, fmt.Errorf("containing one instance per VPC before the burst: %w", run.Invocations[0].Err)
+			return Run{}, fmt.Errorf("containing one instance per VPC before the burst: %w", run.Invocations[0].Err)
 		}
 		b.sim.SetTokenBuckets(o.TimeScale)
 		b.sim.ResetStats()
@@ -350,37 +387,37 @@ func Burst(ctx context.Context, o Options, spec BurstSpec) (Result, error) {
 	defer l.Close()
 	run := l.InvokeAll(ctx, evs[warm:])
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("running the burst: %w", err)
+		return Run{}, fmt.Errorf("running the burst: %w", err)
 	}
-	states := b.fleet.Inspect()[warm:]
-	st := b.sim.Stats()
-	uses := BucketUses(st)
+	return run, nil
+}
+
+// burst adds a burst's ratio, containment and timing: the time until the
+// last finding was done (simulated and real) against the least time the
+// fullest EC2 bucket allows, with every bucket's use (uses sorted fullest
+// first; where names the bottleneck's account, "" for a single one).
+func (r *Result) burst(name func(string) string, simulated, real time.Duration, uses []BucketUse, where string, states []State, findings int) {
 	var bound time.Duration
 	bottleneck := "none"
 	if len(uses) > 0 && uses[0].Wait > 0 {
-		bound, bottleneck = uses[0].Wait, uses[0].Name
+		bound, bottleneck = uses[0].Wait, where+uses[0].Name
 	}
-	simulated := time.Duration(float64(run.Elapsed) * o.TimeScale)
-	name := func(s string) string { return "burst-" + s + spec.Suffix() }
-	var r Result
 	ratio := "n/a (no bucket was exhausted)"
 	if bound > 0 {
 		ratio = fmt.Sprintf("%.2f", simulated.Seconds()/bound.Seconds())
+		if where != "" {
+			ratio += fmt.Sprintf(" (bound by the busiest account, %s%s, %.1f s)", where, uses[0].Name, bound.Seconds())
+		}
 	}
 	r.add(name("ratio"), "%s", ratio)
 	r.add(name("contained"), "%.3f", fraction(states))
-	r.add(name("seconds"), "%.1f (simulated; %.2f s real)", simulated.Seconds(), run.Elapsed.Seconds())
+	r.add(name("seconds"), "%.1f (simulated; %.2f s real)", simulated.Seconds(), real.Seconds())
 	r.add(name("lower-bound-seconds"), "%.1f", bound.Seconds())
 	r.add(name("bottleneck"), "%s", bottleneck)
 	for _, u := range uses {
-		r.add(name("bucket"), "%s (%g, %g/s): %d passed (%.2f per finding), %d throttled, needs %.1f s",
-			u.Name, u.Size, u.PerSecond, u.Tokens, float64(u.Tokens)/float64(max(1, spec.Findings)), u.Throttled, u.Wait.Seconds())
+		r.add(name("bucket"), "%s%s (%g, %g/s): %d passed (%.2f per finding), %d throttled, needs %.1f s",
+			where, u.Name, u.Size, u.PerSecond, u.Tokens, float64(u.Tokens)/float64(max(1, findings)), u.Throttled, u.Wait.Seconds())
 	}
-	r.add(name("attempts-per-call"), "%.3f", attemptsPerCall(st))
-	r.add(name("cold-starts"), "%d", run.ColdStarts)
-	r.containment(name, run, states, st, b.fleet)
-	r.add(name("ec2-calls-per-finding"), "%s", perOp(st, "ec2:", spec.Findings))
-	return r, nil
 }
 
 // perOp lists calls per finding for each operation with the prefix.

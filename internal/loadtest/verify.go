@@ -40,13 +40,13 @@ func (f *Fleet) Inspect() []State {
 		snaps[aws.ToString(s.VolumeId)]++
 	}
 	msgs := map[string]int{} // by instance
-	for _, m := range w.Published() {
+	for _, m := range f.Reports.Published() {
 		if a, ok := m.Attributes[notify.AttrInstanceID]; ok {
 			msgs[aws.ToString(a.StringValue)]++
 		}
 	}
 	objects := map[string]bool{}
-	for _, o := range w.Objects() {
+	for _, o := range f.Reports.Objects() {
 		objects[o.Key] = true
 	}
 	emptyGroup := map[string]bool{}
@@ -108,7 +108,7 @@ func (f *Fleet) Inspect() []State {
 				bad("volume %s not snapshotted", vol)
 			}
 		}
-		if !objects[runbook.EvidenceKey(Account, Region, v.InstanceID, v.FindingID, "capture.json")] {
+		if !objects[runbook.EvidenceKey(w.Account(), Region, v.InstanceID, v.FindingID, "capture.json")] {
 			bad("no evidence in S3")
 		}
 		st.Messages = msgs[v.InstanceID]

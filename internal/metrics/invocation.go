@@ -83,10 +83,12 @@ func Documents(inv Invocation, level string) []Document {
 	var isolation []float64
 	var failedSteps []string
 	failures := map[string]float64{}
+	var missingRoles float64
 	for _, r := range inv.Reports {
 		if r == nil {
 			continue
 		}
+		missingRoles += float64(r.MemberRoleMissing)
 		o := Outcome(r)
 		if o != "" {
 			counts[o]++
@@ -110,6 +112,8 @@ func Documents(inv Invocation, level string) []Document {
 			main.Values[name] = []float64{n}
 		}
 	}
+	// Timings and the member-role count, without dimensions (the alarms
+	// read them so).
 	timings := Directive{Dimensions: [][]string{{}}}
 	if len(isolation) > 0 {
 		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricTimeToIsolation, Unit: Milliseconds})
@@ -118,6 +122,10 @@ func Documents(inv Invocation, level string) []Document {
 	if age, ok := findingAge(inv); ok {
 		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricFindingAge, Unit: Seconds})
 		main.Values[contract.MetricFindingAge] = []float64{age}
+	}
+	if missingRoles > 0 {
+		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricMemberRoleMissing, Unit: Count})
+		main.Values[contract.MetricMemberRoleMissing] = []float64{missingRoles}
 	}
 	calls := Directive{Dimensions: [][]string{{contract.DimKind}}, Metrics: []Metric{{Name: contract.MetricAWSCalls, Unit: Count}}}
 	main.Values[contract.MetricAWSCalls] = []float64{float64(inv.AWSCalls)}

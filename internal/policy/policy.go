@@ -71,7 +71,6 @@ const (
 	RuleCompromise         = "compromise"
 	RuleManual             = "manual-request"
 	RuleNotCustomAction    = "not-a-custom-action"
-	RuleMultipleScopes     = "multiple-accounts-or-regions"
 	RuleCustomAction       = "custom-action"
 )
 
@@ -130,10 +129,6 @@ func decideSecurityHub(in *finding.Input) Verdict {
 		}
 		return Verdict{Decision: report.Ignore, Rule: RuleNoInstance,
 			Reason: fmt.Sprintf("No EC2 instance: Security Hub custom action %q names none, nothing to contain.", name)}
-	}
-	if scopes := scopesOf(action); len(scopes) > 1 {
-		return Verdict{Decision: report.Notify, Rule: RuleMultipleScopes, InstanceID: in.Targets[0], Instances: in.Targets,
-			Reason: fmt.Sprintf("Several accounts or Regions: Security Hub custom action %q spans %s; send one account and Region at a time.", name, strings.Join(scopes, ", "))}
 	}
 	return Verdict{Decision: report.Contain, Rule: RuleCustomAction, InstanceID: in.Targets[0], Instances: in.Targets,
 		Reason: fmt.Sprintf("Security Hub custom action: an analyst decided, with action %q, to contain %s.", name, countInstances(in.Targets))}
@@ -248,25 +243,6 @@ func malformedTargets(action *finding.CustomAction) []string {
 	var out []string
 	for _, f := range action.Findings {
 		out = append(out, f.Malformed...)
-	}
-	return out
-}
-
-// scopesOf lists the distinct account/Region pairs of the findings that name
-// instances: one invocation acts with one account's credentials in one Region.
-func scopesOf(action *finding.CustomAction) []string {
-	if action == nil {
-		return nil
-	}
-	var out []string
-	for _, f := range action.Findings {
-		if len(f.Instances) == 0 {
-			continue
-		}
-		scope := f.AccountID + "/" + f.Region
-		if !contains(out, scope) {
-			out = append(out, scope)
-		}
 	}
 	return out
 }

@@ -351,10 +351,12 @@ func TestDecideSecurityHub(t *testing.T) {
 			want: report.Contain, rule: policy.RuleCustomAction, inst: victim, insts: []string{victim}},
 		{name: "two instances, same account and Region", edit: addFinding("i-0fedcba9876543210", "123456789012", "us-east-1"),
 			want: report.Contain, rule: policy.RuleCustomAction, inst: victim, insts: []string{victim, "i-0fedcba9876543210"}},
+		// Each instance is handled in its own account; another Region's is
+		// reported by the handler, not refused here.
 		{name: "two accounts", edit: addFinding("arn:aws:ec2:us-east-1:210987654321:instance/i-0fedcba9876543210", "210987654321", "us-east-1"),
-			want: report.Notify, rule: policy.RuleMultipleScopes, inst: victim, insts: []string{victim, "i-0fedcba9876543210"}},
+			want: report.Contain, rule: policy.RuleCustomAction, inst: victim, insts: []string{victim, "i-0fedcba9876543210"}},
 		{name: "two Regions", edit: addFinding("i-0fedcba9876543210", "123456789012", "eu-west-1"),
-			want: report.Notify, rule: policy.RuleMultipleScopes, inst: victim, insts: []string{victim, "i-0fedcba9876543210"}},
+			want: report.Contain, rule: policy.RuleCustomAction, inst: victim, insts: []string{victim, "i-0fedcba9876543210"}},
 		{name: "imported findings, not a custom action", edit: func(ev, _ map[string]any) { ev["detail-type"] = "Security Hub Findings - Imported" },
 			want: report.Ignore, rule: policy.RuleNotCustomAction},
 		{name: "sample flagged in ProductFields", edit: asff(func(f map[string]any) {

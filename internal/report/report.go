@@ -116,6 +116,11 @@ type Report struct {
 	// IsolatedAt is when AWS answered the last final swap of an isolation.
 	IsolatedAt time.Time `json:"isolatedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt"`
+
+	// MemberRoleMissing is 1 when the instance's account is a member whose
+	// member role could not be assumed: nothing was done (metric
+	// MemberRoleMissing, and its alarm).
+	MemberRoleMissing int `json:"memberRoleMissing,omitempty"`
 }
 
 // Step returns the named step, or nil.

@@ -40,8 +40,8 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "repeat", "coldstart", "init"}
-	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "repeat", "coldstart", "init"}
+	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "repeat", "coldstart"}
 )
 
 type options struct {
@@ -51,6 +51,7 @@ type options struct {
 	victims        int
 	burst          int
 	reserved       int
+	accounts       int
 	repeat         int
 	repeatVictims  int
 	coldStartRuns  int
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.burst, "burst", 300, "findings in the burst")
 	// infra/stack's default reservedConcurrency.
 	fs.IntVar(&o.reserved, "reserved-concurrency", 5, "execution environments in burst-reserved, as the function's reserved concurrency")
+	fs.IntVar(&o.accounts, "accounts", 20, "member accounts the burst-org scenarios spread the burst over")
 	fs.IntVar(&o.repeat, "repeat", 1000, "re-deliveries in the repeat storm")
 	fs.IntVar(&o.repeatVictims, "repeat-victims", 50, "contained instances the repeat storm re-delivers findings for")
 	fs.IntVar(&o.o.Concurrency, "concurrency", o.o.Concurrency, "execution environments, in every scenario but the burst")
@@ -98,6 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-time-scale must be positive, got %v", o.o.TimeScale)
 	case o.reserved < 1:
 		return o, fmt.Errorf("-reserved-concurrency must be at least 1, got %d", o.reserved)
+	case o.accounts < 1:
+		return o, fmt.Errorf("-accounts must be at least 1, got %d", o.accounts)
 	case o.o.Concurrency < 1:
 		return o, fmt.Errorf("-concurrency must be at least 1, got %d", o.o.Concurrency)
 	case o.latencyMin < 0 || o.latencyMax < o.latencyMin:
@@ -173,6 +177,11 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: aws.RetryModeAdaptive, GroupsExist: true})
 	case "burst-first-ever":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode})
+	case "burst-org":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, GroupsExist: true, Accounts: o.accounts})
+	case "burst-org-reserved":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved,
+			GroupsExist: true, Accounts: o.accounts})
 	case "repeat":
 		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
 	case "coldstart":

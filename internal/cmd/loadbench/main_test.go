@@ -17,13 +17,14 @@ func TestFlags(t *testing.T) {
 	}{
 		{nil, defaultScenarios, ""},
 		{[]string{"-scenarios", "repeat,throttled"}, []string{"throttled", "repeat"}, ""},
-		{[]string{"-scenarios", "burst-first-ever,all"}, []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-first-ever", "repeat", "coldstart"}, ""},
+		{[]string{"-scenarios", "burst-first-ever,all"}, []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-first-ever", "burst-org", "burst-org-reserved", "repeat", "coldstart"}, ""},
 		{[]string{"-scenarios", "errors,errors"}, []string{"errors"}, ""},
 		{[]string{"-scenarios", "soak"}, nil, `unknown scenario "soak"`},
 		{[]string{"-scale", "0"}, nil, "-scale must be positive"},
 		{[]string{"-time-scale", "-1"}, nil, "-time-scale must be positive"},
 		{[]string{"-concurrency", "0"}, nil, "-concurrency must be at least 1"},
 		{[]string{"-reserved-concurrency", "0"}, nil, "-reserved-concurrency must be at least 1"},
+		{[]string{"-accounts", "0"}, nil, "-accounts must be at least 1"},
 		{[]string{"-latency-min", "50ms", "-latency-max", "10ms"}, nil, "-latency-min <= -latency-max"},
 		{[]string{"extra"}, nil, "unexpected arguments"},
 	}
