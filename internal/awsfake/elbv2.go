@@ -35,6 +35,9 @@ type target struct {
 	az         string
 	draining   bool
 	drainUntil time.Time
+	// healthyAt is when a target registered through the API passes its
+	// first health checks; until then it is "initial".
+	healthyAt time.Time
 }
 
 // AddTargetGroup seeds a target group and returns its ARN. Lambda target
@@ -124,12 +127,12 @@ func (w *World) Targets(tgARN string) []elbv2types.TargetHealthDescription {
 	tg.expire(w.nowLocked())
 	var out []elbv2types.TargetHealthDescription
 	for _, t := range tg.targets {
-		out = append(out, renderTarget(t))
+		out = append(out, renderTarget(t, w.nowLocked()))
 	}
 	return out
 }
 
-func renderTarget(t *target) elbv2types.TargetHealthDescription {
+func renderTarget(t *target, now time.Time) elbv2types.TargetHealthDescription {
 	d := elbv2types.TargetHealthDescription{
 		Target:          &elbv2types.TargetDescription{Id: aws.String(t.id), Port: aws.Int32(t.port)},
 		HealthCheckPort: aws.String(strconv.Itoa(int(t.port))),
@@ -140,6 +143,13 @@ func renderTarget(t *target) elbv2types.TargetHealthDescription {
 	}
 	if t.port == 0 { // lambda targets have no port
 		d.Target.Port, d.HealthCheckPort = nil, nil
+	}
+	if now.Before(t.healthyAt) {
+		d.TargetHealth = &elbv2types.TargetHealth{
+			State:       elbv2types.TargetHealthStateEnumInitial,
+			Reason:      elbv2types.TargetHealthReasonEnumRegistrationInProgress,
+			Description: aws.String("Target registration is in progress"),
+		}
 	}
 	if t.draining {
 		d.TargetHealth = &elbv2types.TargetHealth{
@@ -236,11 +246,12 @@ func (w *World) describeTargetHealth(in *elbv2.DescribeTargetHealthInput) (*elbv
 	if !ok {
 		return nil, errTGNotFound()
 	}
-	tg.expire(w.nowLocked())
+	now := w.nowLocked()
+	tg.expire(now)
 	out := &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: []elbv2types.TargetHealthDescription{}}
 	if len(in.Targets) == 0 {
 		for _, t := range tg.targets {
-			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t))
+			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t, now))
 		}
 		return out, nil
 	}
@@ -251,7 +262,7 @@ func (w *World) describeTargetHealth(in *elbv2.DescribeTargetHealthInput) (*elbv
 		matched := false
 		for _, t := range tg.targets {
 			if t.id == aws.ToString(want.Id) && (want.Port == nil || *want.Port == t.port) {
-				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t))
+				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t, now))
 				matched = true
 			}
 		}

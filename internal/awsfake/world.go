@@ -53,6 +53,10 @@ type World struct {
 	published  []Message
 	buckets    store[string]
 	objects    store[*Object]
+	// versioning: the buckets that keep every version (as Object Lock
+	// buckets do), and every version of each of their objects, oldest first.
+	versioned map[string]bool
+	versions  map[string][]*Object
 }
 
 // New returns an empty world for one account and Region.
