@@ -307,6 +307,30 @@ func (tg *targetGroup) checkTargetID(w *World, id string) error {
 	return nil
 }
 
+// targetsOf validates a (de)registration request: the group exists and each
+// target is one its type can hold.
+func (w *World) targetsOf(arn *string, targets []elbv2types.TargetDescription) (*targetGroup, error) {
+	if arn == nil {
+		return nil, validationError("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null")
+	}
+	if len(targets) == 0 {
+		return nil, validationError("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
+	}
+	tg, ok := w.tgs.get(*arn)
+	if !ok {
+		return nil, errTGNotFound()
+	}
+	for _, t := range targets {
+		if t.Id == nil {
+			return nil, validationError("1 validation error detected: Value null at 'targets.member.id' failed to satisfy constraint: Member must not be null")
+		}
+		if err := tg.checkTargetID(w, *t.Id); err != nil {
+			return nil, err
+		}
+	}
+	return tg, nil
+}
+
 // DeregisterTargets starts draining the matching targets. A target registered
 // with a port override only matches that port; matching nothing is no error.
 func (c *ELBV2) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTargetsInput, _ ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error) {
@@ -314,23 +338,9 @@ func (c *ELBV2) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTarge
 }
 
 func (w *World) deregisterTargets(in *elbv2.DeregisterTargetsInput) (*elbv2.DeregisterTargetsOutput, error) {
-	if in.TargetGroupArn == nil {
-		return nil, validationError("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null")
-	}
-	if len(in.Targets) == 0 {
-		return nil, validationError("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
-	}
-	tg, ok := w.tgs.get(*in.TargetGroupArn)
-	if !ok {
-		return nil, errTGNotFound()
-	}
-	for _, t := range in.Targets {
-		if t.Id == nil {
-			return nil, validationError("1 validation error detected: Value null at 'targets.member.id' failed to satisfy constraint: Member must not be null")
-		}
-		if err := tg.checkTargetID(w, *t.Id); err != nil {
-			return nil, err
-		}
+	tg, err := w.targetsOf(in.TargetGroupArn, in.Targets)
+	if err != nil {
+		return nil, err
 	}
 	now := w.nowLocked()
 	tg.expire(now)

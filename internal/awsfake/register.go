@@ -3,7 +3,6 @@ package awsfake
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,26 +23,11 @@ func (c *ELB) RegisterInstancesWithLoadBalancer(ctx context.Context, in *elb.Reg
 }
 
 func (w *World) registerClassic(in *elb.RegisterInstancesWithLoadBalancerInput) (*elb.RegisterInstancesWithLoadBalancerOutput, error) {
-	if in.LoadBalancerName == nil {
-		return nil, validationError("1 validation error detected: Value null at 'loadBalancerName' failed to satisfy constraint: Member must not be null")
-	}
-	if in.Instances == nil {
-		return nil, validationError("1 validation error detected: Value null at 'instances' failed to satisfy constraint: Member must not be null")
-	}
-	lb, ok := w.classicLBs.get(*in.LoadBalancerName)
-	if !ok {
-		return nil, errLBNotFound(*in.LoadBalancerName)
-	}
-	var invalid, ids []string
-	for _, i := range in.Instances {
-		id := aws.ToString(i.InstanceId)
-		if inst, ok := w.instances.get(id); !ok || inst.state == types.InstanceStateNameTerminated {
-			invalid = append(invalid, id)
-		}
-		ids = append(ids, id)
-	}
-	if len(invalid) > 0 {
-		return nil, apiError("InvalidInstance", "The requested instance(s) %s are not valid.", strings.Join(invalid, ", "))
+	lb, ids, err := w.classicRequest(in.LoadBalancerName, in.Instances, func(id string) bool {
+		return w.instances.m[id].state != types.InstanceStateNameTerminated
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, id := range ids {
 		if !slices.Contains(lb.instances, id) {
@@ -61,23 +45,11 @@ func (c *ELBV2) RegisterTargets(ctx context.Context, in *elbv2.RegisterTargetsIn
 }
 
 func (w *World) registerTargets(in *elbv2.RegisterTargetsInput) (*elbv2.RegisterTargetsOutput, error) {
-	if in.TargetGroupArn == nil {
-		return nil, validationError("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null")
-	}
-	if len(in.Targets) == 0 {
-		return nil, validationError("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
-	}
-	tg, ok := w.tgs.get(*in.TargetGroupArn)
-	if !ok {
-		return nil, errTGNotFound()
+	tg, err := w.targetsOf(in.TargetGroupArn, in.Targets)
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range in.Targets {
-		if t.Id == nil {
-			return nil, validationError("1 validation error detected: Value null at 'targets.member.id' failed to satisfy constraint: Member must not be null")
-		}
-		if err := tg.checkTargetID(w, *t.Id); err != nil {
-			return nil, err
-		}
 		if tg.ttype == elbv2types.TargetTypeEnumInstance {
 			if inst := w.instances.m[*t.Id]; inst.state != types.InstanceStateNameRunning {
 				return nil, apiError("InvalidTarget", "The following targets are not in a running state and cannot be registered: '%s'", *t.Id)
