@@ -14,14 +14,15 @@ import (
 // Parts of the output that differ between two runs of the same demo: ids the
 // in-memory AWS hands out in call order (concurrent steps finish in any
 // order), timestamps (the function reads the wall clock, the in-process demo
-// the fake's) and the evidence hash, which covers timestamps.
+// the fake's), the evidence hash, which covers timestamps, and its S3 version.
 var volatile = []struct {
 	re   *regexp.Regexp
 	with string
 }{
 	{regexp.MustCompile(`\b(snap|i|sg|eni|sgr)-0{5,}[0-9a-f]+\b`), "$1-<id>"},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z`), "<time>"},
-	{regexp.MustCompile(`sha256 [0-9a-f]{64}`), "sha256 <sum>"},
+	{regexp.MustCompile(`sha256([ =])[0-9a-f]{64}`), "sha256$1<sum>"},
+	{regexp.MustCompile(`evidence-version=\S+`), "evidence-version=<version>"},
 }
 
 func normalize(s string) string {

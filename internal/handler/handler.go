@@ -217,12 +217,19 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	}
 	rb := h.runbook(rep.AccountID, rep.Region, api)
 	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
-		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun, Event: raw})
+		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun,
+		FromGuardDuty: rep.Source == finding.SourceGuardDuty, Event: raw})
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
 	switch {
 	case out.Exempt:
 		rep.Decision = report.Notify
 		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", contract.TagExempt, rep.Reason)
+	case out.Released:
+		// Published: GuardDuty re-publishes a finding only when it saw the
+		// activity again, which the person who released it should know.
+		rep.Decision = report.Notify
+		rep.Reason = fmt.Sprintf("released by a person at %s; re-publication ignored: finding %s was released, nothing changed (%s)",
+			out.Tags[contract.TagReleasedAt], findingIDOf(rep), rep.Reason)
 	case out.AlreadyContained:
 		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
 	case out.NotFound:
