@@ -80,7 +80,7 @@ func TestEveryEventParsesAndGetsItsDecision(t *testing.T) {
 // wrong function never contains (or releases) anything.
 func TestReleaseEvents(t *testing.T) {
 	want := map[string]struct {
-		source             string
+		source           string
 		dryRun, reattach bool
 	}{
 		"manual-release.json":             {finding.SourceManual, false, true},
