@@ -129,7 +129,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 		if rep.DryRun || rep.Evidence == nil {
 			return nil
 		}
-		return h.storeReport(ctx, rep)
+		return h.storeReport(ctx, rep, ReportKey(rep))
 	})
 	err := h.publish(ctx, rep)
 	if err != nil {
@@ -275,7 +275,7 @@ func (h *Handler) markReport(ctx context.Context, rep *report.Report, prior map[
 
 // storeReport keeps the final report beside the evidence: it records what was
 // changed (groups, ACL entries) for whoever undoes the containment.
-func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
+func (h *Handler) storeReport(ctx context.Context, rep *report.Report, key string) error {
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	var body []byte
 	if err == nil {
@@ -284,7 +284,7 @@ func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
 	if err == nil {
 		sum := sha256.Sum256(body)
 		_, err = api.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rep.Evidence.Bucket),
-			Key:  aws.String(ReportKey(rep)),
+			Key:  aws.String(key),
 			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
 			ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(b64(sum[:]))})
 	}

@@ -165,6 +165,9 @@ func summary(r *report.Report, status string) string {
 }
 
 func headline(r *report.Report, status string) string {
+	if r.Kind == report.KindRelease {
+		return releaseHeadline(r, status)
+	}
 	who := "instance " + text(r.InstanceID, maxField)
 	switch {
 	case len(r.Instances) > 1:
@@ -307,6 +310,9 @@ func interfaces(r *report.Report) []string {
 // nextSteps says concretely what a human should do now. Commands only ever
 // carry ids that matched the EC2 id formats.
 func nextSteps(r *report.Report, status string) []string {
+	if r.Kind == report.KindRelease {
+		return releaseNextSteps(r, status)
+	}
 	id := r.InstanceID
 	if id == "" && len(r.Instances) == 1 {
 		id = r.Instances[0]

@@ -60,7 +60,7 @@ func (r *run) isolationGroups(ctx context.Context, restore report.Step) report.S
 		_, err = r.api.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id), DryRun: aws.Bool(r.req.DryRun)})
 		switch {
 		case r.req.DryRun && awserr.Is(err, "DependencyViolation") && len(users) > 0:
-			actions[i] = fmt.Sprintf("would delete %s (%s) once the instance's interfaces leave it", id, name)
+			actions[i], deleted[i] = fmt.Sprintf("would delete %s (%s) once the instance's interfaces leave it", id, name), true
 		case r.req.DryRun:
 			if err = awserr.DryRunOK(err); err != nil {
 				return fmt.Errorf("dry run of deleting %s: %w", id, err)
