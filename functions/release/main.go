@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,20 +27,5 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(raw{handler.NewRelease(cfg, clients, log)})
-}
-
-// raw hands the payload's bytes to the handler untouched, so a payload that
-// is not JSON gets Firebreak's own message, not the runtime's.
-type raw struct{ h *handler.Release }
-
-func (r raw) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	reports, err := r.h.Handle(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	if len(reports) == 1 {
-		return json.Marshal(reports[0])
-	}
-	return json.Marshal(reports)
+	lambda.Start(handler.Invoker(handler.NewRelease(cfg, clients, log).Handle))
 }
