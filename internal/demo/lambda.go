@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/firebreak-ir/firebreak/internal/e2e"
@@ -66,6 +67,15 @@ func RunLambda(ctx context.Context, names []string, format string, out io.Writer
 		return err
 	}
 	defer fn.Close()
+	// The release function, in its own execution environment, when an event is for it.
+	release := fn
+	if slices.ContainsFunc(names, ForRelease) {
+		cfg.Release = true
+		if release, err = e2e.StartFunction(ctx, bins, cfg); err != nil {
+			return err
+		}
+		defer release.Close()
+	}
 	fmt.Fprintf(status, "function under the emulator, AWS simulator at %s\n", world.Endpoint)
 
 	if format == "text" {
@@ -74,12 +84,16 @@ func RunLambda(ctx context.Context, names []string, format string, out io.Writer
 	}
 	for i, raw := range raws {
 		before := len(w.Published())
-		body, err := fn.Invoke(ctx, raw)
+		target := fn
+		if ForRelease(names[i]) {
+			target = release
+		}
+		body, err := target.Invoke(ctx, raw)
 		var fe *e2e.FunctionError
 		if err != nil && !errors.As(err, &fe) {
 			if opts.FunctionOutput == nil {
 				// Not streamed: show how the function ended, without a rerun.
-				return fmt.Errorf("%s: %w\nthe function's last output:\n%s", names[i], err, lastLines(fn.Output(), 20))
+				return fmt.Errorf("%s: %w\nthe function's last output:\n%s", names[i], err, lastLines(target.Output(), 20))
 			}
 			return fmt.Errorf("%s: %w", names[i], err)
 		}

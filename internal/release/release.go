@@ -121,7 +121,12 @@ func (rl *Releaser) Run(ctx context.Context, req Request) Outcome {
 	// network: an isolated member fails its health checks and is replaced.
 	network := async.Go(func() bool { return restored(groups.Wait()) && restored(acl.Wait()) })
 	autoScaling := async.Go(func() report.Step { return r.autoScaling(ctx, network.Wait()) })
-	loadBalancers := async.Go(func() report.Step { return r.loadBalancers(ctx, network.Wait()) })
+	// After the group: attaching registers the instance with the group's
+	// own load balancers, and this step only adds what is still missing.
+	loadBalancers := async.Go(func() report.Step {
+		autoScaling.Wait()
+		return r.loadBalancers(ctx, network.Wait())
+	})
 
 	steps := []report.Step{evidenceStep, tag.Wait(), groups.Wait(), isolationGroups.Wait(), acl.Wait(),
 		attributes.Wait(), credentials, autoScaling.Wait(), loadBalancers.Wait()}
