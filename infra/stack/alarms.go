@@ -44,3 +44,18 @@ func newAlarms(scope constructs.Construct, fn awslambda.Function, onFailure, dlq
 		"Firebreak: EventBridge could not deliver a finding to the function; read the dead-letter queue",
 		dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))
 }
+
+// newReleaseAlarm pages the report topic when a release failed: Lambda
+// retries an asynchronous one (the Security Hub action), and a person who
+// invoked it directly sees the error.
+func newReleaseAlarm(scope constructs.Construct, fn awslambda.Function, topic awssns.ITopic) {
+	a := fn.MetricErrors(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}).
+		CreateAlarm(scope, jsii.String("ReleaseErrorsAlarm"), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String("Firebreak: a release failed part-way; read its report and release again (it repeats nothing that succeeded)"),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	a.AddAlarmAction(&topicAction{topic: topic})
+}

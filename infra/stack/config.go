@@ -33,6 +33,9 @@ const (
 	KeyReservedConcurrency   = "reservedConcurrency"
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
+	// KeySecurityHubReleaseAction adds the Security Hub release action:
+	// off by default, since a release from the console reopens an instance.
+	KeySecurityHubReleaseAction = "securityHubReleaseAction"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -64,6 +67,8 @@ type Config struct {
 	// SecurityHubAction adds the custom action; CreateActionTarget fails in an
 	// account or Region where Security Hub is not enabled.
 	SecurityHubAction bool
+	// SecurityHubReleaseAction adds the release action and its rule.
+	SecurityHubReleaseAction bool
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
@@ -91,7 +96,7 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir,
+		KeyBootstrapDir, KeySecurityHubReleaseAction,
 	}
 }
 
@@ -157,6 +162,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyReservedConcurrency, func(v any) (err error) { c.ReservedConcurrency, err = toInt(v); return })
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
+	read(KeySecurityHubReleaseAction, func(v any) (err error) { c.SecurityHubReleaseAction, err = toBool(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}

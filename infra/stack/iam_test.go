@@ -188,7 +188,8 @@ var wildcardAllowList = map[string]struct {
 }{
 	"*": {[]string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 		"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls", "ec2:DescribeSnapshots",
-		"autoscaling:DescribeAutoScalingInstances", "elasticloadbalancing:DescribeLoadBalancers",
+		"ec2:DescribeInstanceAttribute", "ec2:DescribeNetworkInterfaces",
+		"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups", "elasticloadbalancing:DescribeLoadBalancers",
 		"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
 		"these actions have no resource-level permissions"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*": {[]string{"ec2:GetConsoleOutput",
@@ -196,8 +197,8 @@ var wildcardAllowList = map[string]struct {
 		"the instance comes from the finding"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*": {[]string{"ec2:CreateSecurityGroup",
 		"ec2:CreateTags", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
-		"ec2:RevokeSecurityGroupEgress", "ec2:ModifyNetworkInterfaceAttribute"},
-		"isolation groups are created at run time and scoped by tag; interfaces move between groups"},
+		"ec2:RevokeSecurityGroupEgress", "ec2:ModifyNetworkInterfaceAttribute", "ec2:DeleteSecurityGroup"},
+		"isolation groups are created (and deleted by a release) at run time and scoped by tag; interfaces move between groups"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/*": {[]string{"ec2:CreateSecurityGroup"},
 		"the instance's VPC is known at run time"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*": {
@@ -208,16 +209,20 @@ var wildcardAllowList = map[string]struct {
 		"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"}, "the instance's volumes are known at run time"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*": {[]string{"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"},
 		"snapshot ids do not exist before creation"},
-	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-acl/*": {[]string{"ec2:CreateNetworkAclEntry"},
+	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-acl/*": {[]string{"ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAclEntry"},
 		"the subnets around the instance are known at run time"},
 	"arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*": {
-		[]string{"autoscaling:DetachInstances"}, "the instance's group is known at run time"},
+		[]string{"autoscaling:DetachInstances", "autoscaling:AttachInstances"}, "the instance's group is known at run time"},
 	"arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:loadbalancer/*": {
-		[]string{"elasticloadbalancing:DeregisterInstancesFromLoadBalancer"}, "load balancers are found by scanning"},
+		[]string{"elasticloadbalancing:DeregisterInstancesFromLoadBalancer", "elasticloadbalancing:RegisterInstancesWithLoadBalancer"},
+		"load balancers are found by scanning, or recorded in the evidence"},
 	"arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/*/*": {
-		[]string{"elasticloadbalancing:DeregisterTargets"}, "target groups are found by scanning"},
-	"${Evidence.Arn}/*":            {[]string{"s3:PutObject"}, "evidence object keys are chosen per finding"},
-	"${AccessLogs.Arn}/evidence/*": {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
+		[]string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"},
+		"target groups are found by scanning, or recorded in the evidence"},
+	"${Evidence.Arn}/*": {[]string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
+		"evidence object keys are chosen per finding; the release function reads the record the instance names"},
+	"${Evidence.Arn}/*/release-*.json": {[]string{"s3:PutObject"}, "a release report goes beside the case's evidence"},
+	"${AccessLogs.Arn}/evidence/*":     {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
 }
 
 // unconditionedGrants are resource-policy statements that AWS documents
@@ -386,12 +391,16 @@ func TestPositiveConditionsUseKeysAWSEvaluates(t *testing.T) {
 func TestExemptResourcesAreDeniedEveryChange(t *testing.T) {
 	for name, overrides := range allConfigs {
 		sts := statements(synth(t, overrides))
-		denied := map[string]bool{}
+		// Per policy: one role's Deny does not protect another role's grants.
+		denied := map[string]map[string]bool{}
 		for _, st := range sts {
 			if st.policy.kind == "identity" && st.effect == "Deny" && len(st.resources) == 1 && st.resources[0] == "*" &&
 				st.conditions["StringEquals"]["aws:ResourceTag/firebreak:exempt"] == "true" {
+				if denied[st.policy.owner] == nil {
+					denied[st.policy.owner] = map[string]bool{}
+				}
 				for _, a := range st.actions {
-					denied[a] = true
+					denied[st.policy.owner][a] = true
 				}
 			}
 		}
@@ -402,7 +411,7 @@ func TestExemptResourcesAreDeniedEveryChange(t *testing.T) {
 			for _, a := range st.actions {
 				service := strings.SplitN(a, ":", 2)[0]
 				mutates := iamReference[a].level == levelWrite || iamReference[a].level == levelTagging
-				if mutates && (service == "ec2" || service == "autoscaling" || service == "elasticloadbalancing") && !denied[a] {
+				if mutates && (service == "ec2" || service == "autoscaling" || service == "elasticloadbalancing") && !denied[st.policy.owner][a] {
 					t.Errorf("%s: %s grants %q but no Deny stops it on resources tagged firebreak:exempt=true", name, st, a)
 				}
 			}
@@ -415,14 +424,19 @@ func TestHardCutPermissionOnlyInSGPlusNACLMode(t *testing.T) {
 		overrides map[string]any
 		want      bool
 	}{"sg": {nil, false}, "sg+nacl": {extended, true}} {
-		granted := false
-		for _, st := range statements(synth(t, tt.overrides)) {
-			if st.effect == "Allow" && contains(st.actions, "ec2:CreateNetworkAclEntry") {
-				granted = true
+		for action, owner := range map[string]string{"ec2:CreateNetworkAclEntry": "ContainRoleDefaultPolicy", "ec2:DeleteNetworkAclEntry": "ReleaseRoleDefaultPolicy"} {
+			granted := false
+			for _, st := range statements(synth(t, tt.overrides)) {
+				if st.effect == "Allow" && contains(st.actions, action) {
+					granted = true
+					if st.policy.owner != owner {
+						t.Errorf("%s: %s granted to %s, want only %s", name, action, st.policy.owner, owner)
+					}
+				}
 			}
-		}
-		if granted != tt.want {
-			t.Errorf("%s: CreateNetworkAclEntry granted = %v, want %v", name, granted, tt.want)
+			if granted != tt.want {
+				t.Errorf("%s: %s granted = %v, want %v", name, action, granted, tt.want)
+			}
 		}
 	}
 }
@@ -431,10 +445,12 @@ func TestFunctionPolicyFitsIAMsInlineLimit(t *testing.T) {
 	// IAM counts a role's inline policies without white space, after
 	// CloudFormation has replaced the tokens: resolve them to long values.
 	s := synth(t, extended)
-	id, p := s.withPrefix(t, "AWS::IAM::Policy", "ContainRoleDefaultPolicy")
-	raw, _ := json.Marshal(resolve(p.Properties["PolicyDocument"]))
-	if len(raw) > 10240 {
-		t.Errorf("%s resolves to %d characters; IAM allows 10,240 for a role's inline policies", id, len(raw))
+	for _, prefix := range []string{"ContainRoleDefaultPolicy", "ReleaseRoleDefaultPolicy"} {
+		id, p := s.withPrefix(t, "AWS::IAM::Policy", prefix)
+		raw, _ := json.Marshal(resolve(p.Properties["PolicyDocument"]))
+		if len(raw) > 10240 {
+			t.Errorf("%s resolves to %d characters; IAM allows 10,240 for a role's inline policies", id, len(raw))
+		}
 	}
 }
 
@@ -479,16 +495,19 @@ func resolve(v any) any {
 	return v
 }
 
-// TestFunctionPolicyGolden keeps the contain function's permissions in a
-// reviewable file: any change to them shows up in the diff.
+// TestFunctionPolicyGolden keeps the functions' permissions in reviewable
+// files: any change to them shows up in the diff.
 func TestFunctionPolicyGolden(t *testing.T) {
 	for _, tt := range []struct {
-		file      string
-		overrides map[string]any
-	}{{"contain-policy.json", nil}, {"contain-policy-sg-nacl.json", extended}} {
+		file, owner string
+		overrides   map[string]any
+	}{
+		{"contain-policy.json", "ContainRoleDefaultPolicy", nil}, {"contain-policy-sg-nacl.json", "ContainRoleDefaultPolicy", extended},
+		{"release-policy.json", "ReleaseRoleDefaultPolicy", nil}, {"release-policy-sg-nacl.json", "ReleaseRoleDefaultPolicy", extended},
+	} {
 		var out []map[string]any
 		for _, st := range statements(synth(t, tt.overrides)) {
-			if st.policy.owner != "ContainRoleDefaultPolicy" {
+			if st.policy.owner != tt.owner {
 				continue
 			}
 			entry := map[string]any{"Sid": st.sid, "Effect": st.effect, "Action": st.actions, "Resource": st.resources}
