@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -61,7 +62,10 @@ func RunLambda(ctx context.Context, names []string, format string, out io.Writer
 	defer world.Close()
 	cfg := world.FunctionConfig()
 	cfg.Env = firebreakEnv(os.Environ())
-	cfg.Output = opts.FunctionOutput
+	if opts.FunctionOutput != nil {
+		// The contain and the release function write to it at the same time.
+		cfg.Output = &lockedWriter{w: opts.FunctionOutput}
+	}
 	fn, err := e2e.StartFunction(ctx, bins, cfg)
 	if err != nil {
 		return err
@@ -174,4 +178,16 @@ func lastLines(s string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// lockedWriter serializes writes from several emulators to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
