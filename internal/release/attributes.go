@@ -88,14 +88,9 @@ func (r *run) attributes(ctx context.Context) report.Step {
 		}
 	}
 	actions = append(actions, notes...)
-	if err := awserr.Join(append(readErrs, errs...)); err != nil {
-		return failedStep(report.StepAttributes, "some attributes are not back to their captured values", err, actions)
-	}
-	if len(changes) == 0 {
-		return report.Step{Name: report.StepAttributes, Status: report.Skipped, Actions: actions, Detail: "the attributes already have their captured values"}
-	}
-	return report.Step{Name: report.StepAttributes, Status: r.plan(), Actions: actions,
-		Detail: fmt.Sprintf("%d attributes %s to their captured values", len(changes), r.past("put back", "would be put back"))}
+	return r.finish(outcome{name: report.StepAttributes, changed: len(changes), err: awserr.Join(append(readErrs, errs...)), actions: actions,
+		failed: "some attributes are not back to their captured values", unchanged: "the attributes already have their captured values",
+		done: fmt.Sprintf("%d attributes %s to their captured values", len(changes), r.past("put back", "would be put back"))})
 }
 
 type liveAttributes struct {

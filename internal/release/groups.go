@@ -92,14 +92,9 @@ func (r *run) securityGroups(ctx context.Context) report.Step {
 		actions = append(actions, a)
 	}
 	actions = append(actions, notes...)
-	if err := awserr.Join(errs); err != nil {
-		return failedStep(report.StepSecurityGroups, "some interfaces are still isolated; see the error", err, actions)
-	}
-	if len(todo) == 0 {
-		return report.Step{Name: report.StepSecurityGroups, Status: report.Skipped, Actions: actions, Detail: "every recorded interface is already in its own groups"}
-	}
-	return report.Step{Name: report.StepSecurityGroups, Status: r.plan(), Actions: actions,
-		Detail: fmt.Sprintf("%d interfaces %s in their recorded groups", len(todo), r.past("put back", "would be put back"))}
+	return r.finish(outcome{name: report.StepSecurityGroups, changed: len(todo), err: awserr.Join(errs), actions: actions,
+		failed: "some interfaces are still isolated; see the error", unchanged: "every recorded interface is already in its own groups",
+		done: fmt.Sprintf("%d interfaces %s in their recorded groups", len(todo), r.past("put back", "would be put back"))})
 }
 
 // past words a detail for a real run or a dry run.

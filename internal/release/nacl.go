@@ -97,14 +97,9 @@ func (r *run) networkACL(ctx context.Context) report.Step {
 		}
 	}
 	actions = append(actions, notes...)
-	if err := awserr.Join(append(readErrs, errs...)); err != nil {
-		return failedStep(report.StepNetworkACL, "some deny entries are still in place; the instance cannot reach the subnets they guard", err, actions)
-	}
-	if len(todo) == 0 {
-		return report.Step{Name: report.StepNetworkACL, Status: report.Skipped, Actions: actions, Detail: "no entry of the hard cut left to remove"}
-	}
-	return report.Step{Name: report.StepNetworkACL, Status: r.plan(), Actions: actions,
-		Detail: fmt.Sprintf("%d deny entries %s", len(todo), r.past("removed", "would be removed"))}
+	return r.finish(outcome{name: report.StepNetworkACL, changed: len(todo), err: awserr.Join(append(readErrs, errs...)), actions: actions,
+		failed: "some deny entries are still in place; the instance cannot reach the subnets they guard",
+		unchanged: "no entry of the hard cut left to remove", done: fmt.Sprintf("%d deny entries %s", len(todo), r.past("removed", "would be removed"))})
 }
 
 func entryAt(entries []ec2types.NetworkAclEntry, egress bool, rule int32) *ec2types.NetworkAclEntry {

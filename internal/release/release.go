@@ -162,6 +162,28 @@ func (r *run) plan() report.Status {
 	return report.Done
 }
 
+// outcome ends a step that changes several things: failed when any change
+// failed, skipped when there was nothing to change, else done (planned in a
+// dry run) with what it changed.
+type outcome struct {
+	name    string
+	changed int
+	err     error
+	actions []string
+	// failed, unchanged and done are the details of each case.
+	failed, unchanged, done string
+}
+
+func (r *run) finish(o outcome) report.Step {
+	switch {
+	case o.err != nil:
+		return failedStep(o.name, o.failed, o.err, o.actions)
+	case o.changed == 0:
+		return report.Step{Name: o.name, Status: report.Skipped, Actions: o.actions, Detail: o.unchanged}
+	}
+	return report.Step{Name: o.name, Status: r.plan(), Actions: o.actions, Detail: o.done}
+}
+
 // verb is how actions are worded: done, or in a dry run what would be done.
 func (r *run) verb(done string) string {
 	if r.req.DryRun {
