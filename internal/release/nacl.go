@@ -98,7 +98,7 @@ func (r *run) networkACL(ctx context.Context) report.Step {
 	}
 	actions = append(actions, notes...)
 	return r.finish(outcome{name: report.StepNetworkACL, changed: len(todo), err: awserr.Join(append(readErrs, errs...)), actions: actions,
-		failed: "some deny entries are still in place; the instance cannot reach the subnets they guard",
+		failed:    "some deny entries are still in place; the instance cannot reach the subnets they guard",
 		unchanged: "no entry of the hard cut left to remove", done: fmt.Sprintf("%d deny entries %s", len(todo), r.past("removed", "would be removed"))})
 }
 
