@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 )
 
 //go:embed *.json
@@ -15,6 +16,10 @@ var files embed.FS
 
 // Default is the demo's default event: a backdoor C&C finding on the victim.
 const Default = "guardduty-backdoor-c2.json"
+
+// IsRelease reports whether a file is for the release function (its name
+// says release); every other file is for the contain function.
+func IsRelease(name string) bool { return strings.Contains(name, "release") }
 
 // Names lists the embedded event files, sorted.
 func Names() []string {

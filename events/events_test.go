@@ -48,6 +48,9 @@ func TestEveryEventParsesAndGetsItsDecision(t *testing.T) {
 		t.Fatalf("have %d event files, want at least 16", len(names))
 	}
 	for _, name := range names {
+		if events.IsRelease(name) {
+			continue // TestReleaseEvents
+		}
 		t.Run(name, func(t *testing.T) {
 			w, ok := want[name]
 			if !ok {
@@ -69,6 +72,56 @@ func TestEveryEventParsesAndGetsItsDecision(t *testing.T) {
 	for name := range want {
 		if !slices.Contains(names, name) {
 			t.Errorf("expected file %s is not embedded", name)
+		}
+	}
+}
+
+// The release function's files: each decodes as a release of the demo
+// victim, and the contain function refuses each, so that sending one to the
+// wrong function never contains (or releases) anything.
+func TestReleaseEvents(t *testing.T) {
+	want := map[string]struct {
+		source           string
+		dryRun, reattach bool
+	}{
+		"manual-release.json":             {finding.SourceManual, false, true},
+		"manual-release-dry-run.json":     {finding.SourceManual, true, true},
+		"securityhub-release-action.json": {finding.SourceSecurityHub, false, false},
+	}
+	var seen []string
+	for _, name := range events.Names() {
+		if !events.IsRelease(name) {
+			continue
+		}
+		seen = append(seen, name)
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("%s has no expectation in this table", name)
+			}
+			in, err := finding.ParseRelease(events.Must(name))
+			if err != nil {
+				t.Fatalf("ParseRelease: %v", err)
+			}
+			if in.Source != w.source || !slices.Equal(in.Targets, []string{victim}) {
+				t.Errorf("source %s, targets %v; want %s and the victim", in.Source, in.Targets, w.source)
+			}
+			if in.Manual != nil && (in.Manual.DryRun != w.dryRun || in.Manual.Reattach != w.reattach || in.Manual.RequestedBy == "") {
+				t.Errorf("request %+v: want dryRun %v, reattach %v, a requestedBy", in.Manual, w.dryRun, w.reattach)
+			}
+			if _, err := finding.Parse(events.Must(name)); err == nil {
+				t.Error("the contain function's parser accepts a release event")
+			}
+		})
+	}
+	if len(seen) != len(want) {
+		t.Errorf("release files %v, want %d", seen, len(want))
+	}
+	for _, name := range events.Names() {
+		if !events.IsRelease(name) {
+			if _, err := finding.ParseRelease(events.Must(name)); err == nil {
+				t.Errorf("the release function's parser accepts %s", name)
+			}
 		}
 	}
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -32,20 +31,5 @@ func main() {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(raw{handler.New(cfg, clients, log, handler.WithMetrics(metrics.Lambda()))})
-}
-
-// raw hands the payload's bytes to the handler untouched, so a payload that
-// is not JSON gets Firebreak's own message, not the runtime's "unexpected EOF".
-type raw struct{ h *handler.Handler }
-
-func (r raw) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	reports, err := r.h.Handle(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	if len(reports) == 1 {
-		return json.Marshal(reports[0])
-	}
-	return json.Marshal(reports)
+	lambda.Start(handler.Invoker(handler.New(cfg, clients, log, handler.WithMetrics(metrics.Lambda())).Handle))
 }

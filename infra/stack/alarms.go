@@ -57,3 +57,13 @@ func newAlarms(scope constructs.Construct, fn awslambda.Function, onFailure, dlq
 			"Firebreak: EventBridge could not deliver a finding to the function; read the dead-letter queue",
 			dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Maximum")}))}
 }
+
+// newReleaseAlarm pages the report topic when a release failed: Lambda
+// retries an asynchronous one (the Security Hub action), and a person who
+// invoked it directly sees the error.
+func newReleaseAlarm(scope constructs.Construct, fn awslambda.Function, topic awssns.ITopic) awscloudwatch.Alarm {
+	return pageTopic(scope, topic, "ReleaseErrorsAlarm",
+		"Firebreak: a release failed part-way; read its report and release again (it repeats nothing that succeeded)",
+		fn.MetricErrors(&awscloudwatch.MetricOptions{Period: alarmPeriod, Statistic: jsii.String("Sum")}),
+		1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+}

@@ -45,6 +45,10 @@ const (
 	KeyRegions               = "regions"
 	KeyMemberDeployment      = "memberDeployment"
 	KeyOrganizationalUnitIDs = "organizationalUnitIds"
+
+	// KeySecurityHubReleaseAction adds the Security Hub release action:
+	// off by default, since a release from the console reopens an instance.
+	KeySecurityHubReleaseAction = "securityHubReleaseAction"
 )
 
 // How the member stack reaches the member accounts (KeyMemberDeployment).
@@ -85,6 +89,8 @@ type Config struct {
 	// SecurityHubAction adds the custom action; CreateActionTarget fails in an
 	// account or Region where Security Hub is not enabled.
 	SecurityHubAction bool
+	// SecurityHubReleaseAction adds the release action and its rule.
+	SecurityHubReleaseAction bool
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
@@ -142,8 +148,8 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir, KeyFindingAgeAlarm,
-		KeyBootstrapDir, KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
+		KeyBootstrapDir, KeyFindingAgeAlarm, KeySecurityHubReleaseAction,
+		KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
 		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs,
 	}
 }
@@ -223,6 +229,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 		return
 	})
 	read(KeyOrganizationalUnitIDs, func(v any) (err error) { c.OrganizationalUnitIDs, err = toStrings(v); return })
+	read(KeySecurityHubReleaseAction, func(v any) (err error) { c.SecurityHubReleaseAction, err = toBool(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}

@@ -63,36 +63,41 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 	for _, tc := range combos {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synth(t, tc.overrides)
-			_, fn := s.only(t, "AWS::Lambda::Function")
-			vars, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
-			env := map[string]string{}
-			for k, v := range vars {
-				if str, ok := v.(string); ok {
-					env[k] = str
-				} else {
-					env[k] = physical(t, s, v)
+			// The release function reads the same settings but the
+			// containment's thresholds and mode, which it gets by default.
+			release := tc.want
+			release.ContainMin, release.NotifyMin, release.Isolation = 7, 4, contract.IsolationSG
+			for prefix, want := range map[string]config.Config{"Contain": tc.want, "Release": release} {
+				_, fn := s.withPrefix(t, "AWS::Lambda::Function", prefix)
+				vars, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+				env := map[string]string{}
+				for k, v := range vars {
+					if str, ok := v.(string); ok {
+						env[k] = str
+					} else {
+						env[k] = physical(t, s, v)
+					}
 				}
-			}
-			read := map[string]bool{}
-			cfg, err := config.FromEnv(func(k string) string { read[k] = true; return env[k] })
-			if err != nil {
-				t.Fatalf("the function refuses the stack's environment %v: %v", env, err)
-			}
-			want := tc.want
-			if want.MemberRole == "" {
-				want.MemberRole = contract.DefaultMemberRole
-			}
-			want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
-			if !reflect.DeepEqual(cfg, want) {
-				t.Errorf("the function reads %+v, want %+v", cfg, want)
-			}
-			for _, k := range slices.Sorted(maps.Keys(env)) {
-				if !read[k] {
-					t.Errorf("the stack sets %s, which the function never reads", k)
+				read := map[string]bool{}
+				cfg, err := config.FromEnv(func(k string) string { read[k] = true; return env[k] })
+				if err != nil {
+					t.Fatalf("the %s function refuses the stack's environment %v: %v", prefix, env, err)
 				}
-			}
-			if want.TopicARN == "" || want.EvidenceBucket == "" {
-				t.Errorf("environment %v lacks the topic or the bucket", fmt.Sprint(env))
+				if want.MemberRole == "" {
+					want.MemberRole = contract.DefaultMemberRole
+				}
+				want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
+				if !reflect.DeepEqual(cfg, want) {
+					t.Errorf("the %s function reads %+v, want %+v", prefix, cfg, want)
+				}
+				for _, k := range slices.Sorted(maps.Keys(env)) {
+					if !read[k] {
+						t.Errorf("the stack sets %s for the %s function, which it never reads", k, prefix)
+					}
+				}
+				if want.TopicARN == "" || want.EvidenceBucket == "" {
+					t.Errorf("environment %v lacks the topic or the bucket", fmt.Sprint(env))
+				}
 			}
 		})
 	}

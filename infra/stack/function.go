@@ -130,31 +130,39 @@ func newContainFunction(scope constructs.Construct, cfg Config, functionDir stri
 		role.AddToPrincipalPolicy(s)
 	}
 
+	props := goFunctionProps(cfg, "Firebreak: contains EC2 instances named in GuardDuty and Security Hub findings",
+		functionCode(cfg, functionDir), role, env, logGroup)
+	props.ReservedConcurrentExecutions = jsii.Number(cfg.ReservedConcurrency)
+	props.OnFailure = &queueDestination{queue: onFailure}
+	return awslambda.NewFunction(scope, jsii.String("Contain"), props), onFailure
+}
+
+// goFunctionProps are what both functions share: the Go bootstrap on
+// provided.al2023 arm64, sizing, JSON logs into their own group, and
+// asynchronous retries.
+func goFunctionProps(cfg Config, description string, code awslambda.Code, role awsiam.IRole, env map[string]string, logGroup awslogs.ILogGroup) *awslambda.FunctionProps {
 	environment := make(map[string]*string, len(env))
 	for k, v := range env {
 		environment[k] = jsii.String(v)
 	}
-	fn := awslambda.NewFunction(scope, jsii.String("Contain"), &awslambda.FunctionProps{
-		Description:                  jsii.String("Firebreak: contains EC2 instances named in GuardDuty and Security Hub findings"),
-		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 awslambda.Architecture_ARM_64(),
-		Handler:                      jsii.String("bootstrap"),
-		Code:                         functionCode(cfg, functionDir),
-		Role:                         role,
-		Timeout:                      awscdk.Duration_Minutes(jsii.Number(functionTimeoutMinutes)),
-		MemorySize:                   jsii.Number(functionMemoryMB),
-		ReservedConcurrentExecutions: jsii.Number(cfg.ReservedConcurrency),
-		Environment:                  &environment,
-		LoggingFormat:                awslambda.LoggingFormat_JSON,
-		ApplicationLogLevelV2:        applicationLogLevels[cfg.LogLevel],
-		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
-		LogGroup:                     logGroup,
+	return &awslambda.FunctionProps{
+		Description:           jsii.String(description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  code,
+		Role:                  role,
+		Timeout:               awscdk.Duration_Minutes(jsii.Number(functionTimeoutMinutes)),
+		MemorySize:            jsii.Number(functionMemoryMB),
+		Environment:           &environment,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: applicationLogLevels[cfg.LogLevel],
+		SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+		LogGroup:              logGroup,
 		// No X-Ray: the report and the JSON logs carry per-step timings, and a
 		// trace would add a wildcard xray:PutTraceSegments grant for little more.
 		Tracing:       awslambda.Tracing_DISABLED,
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(maxEventAgeHours)),
 		RetryAttempts: jsii.Number(asyncRetryAttempts),
-		OnFailure:     &queueDestination{queue: onFailure},
-	})
-	return fn, onFailure
+	}
 }

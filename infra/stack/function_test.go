@@ -128,6 +128,15 @@ func TestCheckBootstrapRefusesWhatLambdaCannotRun(t *testing.T) {
 
 func TestPrebuiltBootstrapIsTheDeployedCode(t *testing.T) {
 	dir := buildHello(t)
+	// The release function's prebuilt bootstrap sits beside the contain
+	// function's, as make build writes dist/contain and dist/release.
+	release := stack.ReleaseDir(dir)
+	if err := os.MkdirAll(release, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&stack.GoBuild{Dir: filepath.Join("testdata", "hello")}).Build(release); err != nil {
+		t.Fatal(err)
+	}
 	s := synth(t, map[string]any{"bootstrapDir": dir})
 	want, err := os.ReadFile(filepath.Join(dir, "bootstrap"))
 	if err != nil {
@@ -147,7 +156,7 @@ func TestPrebuiltBootstrapIsTheDeployedCode(t *testing.T) {
 	if !found {
 		t.Errorf("the prebuilt bootstrap was not staged as the function's code (staged: %v)", staged)
 	}
-	_, fn := s.only(t, "AWS::Lambda::Function")
+	_, fn := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 	if fn.Properties["Runtime"] != "provided.al2023" {
 		t.Errorf("runtime %v", fn.Properties["Runtime"])
 	}

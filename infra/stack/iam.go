@@ -30,7 +30,7 @@ var (
 var describeActions = []string{
 	"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 	"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls",
-	"ec2:DescribeSnapshots", "autoscaling:DescribeAutoScalingInstances",
+	"ec2:DescribeSnapshots", "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances",
 	"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
 	"elasticloadbalancing:DescribeTargetHealth",
 }

@@ -51,6 +51,12 @@ var iamReference = map[string]actionRef{
 	"ec2:DescribeNetworkAcls":                    {levelList, map[string][]string{"": {"ec2:Region"}}},
 	"ec2:DescribeSnapshots":                      {levelList, map[string][]string{"": {"ec2:Region"}}},
 	"ec2:GetConsoleOutput":                       {levelRead, map[string][]string{"instance": ec2InstanceKeys}},
+	// Granted on "*" like the Describe actions: read-only, one attribute per call.
+	"ec2:DescribeInstanceAttribute": {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DescribeNetworkInterfaces": {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:DeleteSecurityGroup":       {levelWrite, map[string][]string{"security-group": ec2GroupKeys}},
+	"ec2:DeleteNetworkAclEntry": {levelWrite, map[string][]string{"network-acl": {"aws:ResourceTag/${TagKey}",
+		"ec2:ResourceTag/${TagKey}", "ec2:NetworkAclID", "ec2:Region", "ec2:Vpc"}}},
 	"ec2:CreateSecurityGroup": {levelWrite, map[string][]string{
 		"security-group": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region", "ec2:SecurityGroupID"},
 		"vpc":            {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region", "ec2:Tenancy", "ec2:VpcID"},
@@ -84,6 +90,9 @@ var iamReference = map[string]actionRef{
 		"ec2:ResourceTag/${TagKey}", "ec2:NetworkAclID", "ec2:Region", "ec2:Vpc"}}},
 
 	"autoscaling:DescribeAutoScalingInstances": {levelList, map[string][]string{"": noKeys}},
+	"autoscaling:DescribeAutoScalingGroups":    {levelList, map[string][]string{"": noKeys}},
+	"autoscaling:AttachInstances": {levelWrite, map[string][]string{"autoScalingGroup": {"aws:ResourceTag/${TagKey}",
+		"autoscaling:ResourceTag/${TagKey}"}}},
 	"autoscaling:DetachInstances": {levelWrite, map[string][]string{"autoScalingGroup": {"aws:ResourceTag/${TagKey}",
 		"autoscaling:ResourceTag/${TagKey}"}}},
 
@@ -92,9 +101,14 @@ var iamReference = map[string]actionRef{
 	"elasticloadbalancing:DescribeTargetHealth":                {levelRead, map[string][]string{"": noKeys}},
 	"elasticloadbalancing:DeregisterInstancesFromLoadBalancer": {levelWrite, map[string][]string{"loadbalancer": {"aws:ResourceTag/${TagKey}"}}},
 	"elasticloadbalancing:DeregisterTargets":                   {levelWrite, map[string][]string{"targetgroup": {"aws:ResourceTag/${TagKey}"}}},
+	"elasticloadbalancing:RegisterInstancesWithLoadBalancer":   {levelWrite, map[string][]string{"loadbalancer": {"aws:ResourceTag/${TagKey}"}}},
+	"elasticloadbalancing:RegisterTargets":                     {levelWrite, map[string][]string{"targetgroup": {"aws:ResourceTag/${TagKey}"}}},
 
-	"sns:Publish":  {levelWrite, map[string][]string{"topic": {"aws:ResourceTag/${TagKey}"}}},
-	"s3:PutObject": {levelWrite, map[string][]string{"object": {"s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:RequestObjectTag/${TagKey}", "s3:ResourceAccount", "s3:TlsVersion"}}},
+	"sns:Publish":         {levelWrite, map[string][]string{"topic": {"aws:ResourceTag/${TagKey}"}}},
+	"s3:GetObject":        {levelRead, map[string][]string{"object": {"s3:ResourceAccount", "s3:TlsVersion", "s3:ExistingObjectTag/${TagKey}"}}},
+	"s3:GetObjectVersion": {levelRead, map[string][]string{"object": {"s3:ResourceAccount", "s3:TlsVersion", "s3:versionid", "s3:ExistingObjectTag/${TagKey}"}}},
+	"s3:ListBucket":       {levelList, map[string][]string{"bucket": {"s3:prefix", "s3:delimiter", "s3:max-keys", "s3:ResourceAccount", "s3:TlsVersion"}}},
+	"s3:PutObject":        {levelWrite, map[string][]string{"object": {"s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:RequestObjectTag/${TagKey}", "s3:ResourceAccount", "s3:TlsVersion"}}},
 	"kms:GenerateDataKey": {levelWrite, map[string][]string{"key": {"kms:ViaService", "kms:CallerAccount",
 		"kms:EncryptionContext:${EncryptionContextKey}", "kms:EncryptionContextKeys", "kms:EncryptionAlgorithm", "aws:ResourceTag/${TagKey}"}}},
 	"kms:Decrypt": {levelWrite, map[string][]string{"key": {"kms:ViaService", "kms:CallerAccount",

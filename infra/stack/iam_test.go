@@ -198,7 +198,8 @@ var wildcardAllowList = map[string]struct {
 }{
 	"*": {[]string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 		"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls", "ec2:DescribeSnapshots",
-		"autoscaling:DescribeAutoScalingInstances", "elasticloadbalancing:DescribeLoadBalancers",
+		"ec2:DescribeInstanceAttribute", "ec2:DescribeNetworkInterfaces",
+		"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups", "elasticloadbalancing:DescribeLoadBalancers",
 		"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
 		"these actions have no resource-level permissions"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*": {[]string{"ec2:GetConsoleOutput",
@@ -206,8 +207,8 @@ var wildcardAllowList = map[string]struct {
 		"the instance comes from the finding"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*": {[]string{"ec2:CreateSecurityGroup",
 		"ec2:CreateTags", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
-		"ec2:RevokeSecurityGroupEgress", "ec2:ModifyNetworkInterfaceAttribute"},
-		"isolation groups are created at run time and scoped by tag; interfaces move between groups"},
+		"ec2:RevokeSecurityGroupEgress", "ec2:ModifyNetworkInterfaceAttribute", "ec2:DeleteSecurityGroup"},
+		"isolation groups are created (and deleted by a release) at run time and scoped by tag; interfaces move between groups"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/*": {[]string{"ec2:CreateSecurityGroup"},
 		"the instance's VPC is known at run time"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*": {
@@ -218,16 +219,20 @@ var wildcardAllowList = map[string]struct {
 		"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"}, "the instance's volumes are known at run time"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*": {[]string{"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"},
 		"snapshot ids do not exist before creation"},
-	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-acl/*": {[]string{"ec2:CreateNetworkAclEntry"},
+	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-acl/*": {[]string{"ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAclEntry"},
 		"the subnets around the instance are known at run time"},
 	"arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*": {
-		[]string{"autoscaling:DetachInstances"}, "the instance's group is known at run time"},
+		[]string{"autoscaling:DetachInstances", "autoscaling:AttachInstances"}, "the instance's group is known at run time"},
 	"arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:loadbalancer/*": {
-		[]string{"elasticloadbalancing:DeregisterInstancesFromLoadBalancer"}, "load balancers are found by scanning"},
+		[]string{"elasticloadbalancing:DeregisterInstancesFromLoadBalancer", "elasticloadbalancing:RegisterInstancesWithLoadBalancer"},
+		"load balancers are found by scanning, or recorded in the evidence"},
 	"arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:targetgroup/*/*": {
-		[]string{"elasticloadbalancing:DeregisterTargets"}, "target groups are found by scanning"},
-	"${Evidence.Arn}/*":            {[]string{"s3:PutObject"}, "evidence object keys are chosen per finding"},
-	"${AccessLogs.Arn}/evidence/*": {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
+		[]string{"elasticloadbalancing:DeregisterTargets", "elasticloadbalancing:RegisterTargets"},
+		"target groups are found by scanning, or recorded in the evidence"},
+	"${Evidence.Arn}/*": {[]string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
+		"evidence object keys are chosen per finding; the release function reads the record the instance names"},
+	"${Evidence.Arn}/*/release-*.json": {[]string{"s3:PutObject"}, "a release report goes beside the case's evidence"},
+	"${AccessLogs.Arn}/evidence/*":     {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
 }
 
 // unconditionedGrants are resource-policy statements that AWS documents
@@ -439,14 +444,19 @@ func TestHardCutPermissionOnlyInSGPlusNACLMode(t *testing.T) {
 		overrides map[string]any
 		want      bool
 	}{"sg": {nil, false}, "sg+nacl": {extended, true}} {
-		granted := false
-		for _, st := range statements(synth(t, tt.overrides)) {
-			if st.effect == "Allow" && contains(st.actions, "ec2:CreateNetworkAclEntry") {
-				granted = true
+		for action, owner := range map[string]string{"ec2:CreateNetworkAclEntry": "ContainRoleDefaultPolicy", "ec2:DeleteNetworkAclEntry": "ReleaseRoleDefaultPolicy"} {
+			granted := false
+			for _, st := range statements(synth(t, tt.overrides)) {
+				if st.effect == "Allow" && contains(st.actions, action) {
+					granted = true
+					if st.policy.owner != owner {
+						t.Errorf("%s: %s granted to %s, want only %s", name, action, st.policy.owner, owner)
+					}
+				}
 			}
-		}
-		if granted != tt.want {
-			t.Errorf("%s: CreateNetworkAclEntry granted = %v, want %v", name, granted, tt.want)
+			if granted != tt.want {
+				t.Errorf("%s: %s granted = %v, want %v", name, action, granted, tt.want)
+			}
 		}
 	}
 }
@@ -460,6 +470,7 @@ func TestFunctionPolicyFitsIAMsInlineLimit(t *testing.T) {
 	}{
 		{synth(t, extended), "ContainRoleDefaultPolicy"}, {synth(t, orgWide), "ContainRoleDefaultPolicy"},
 		{synth(t, members).member, "MemberRoleDefaultPolicy"}, {synth(t, orgWide).member, "MemberRoleDefaultPolicy"},
+		{synth(t, extended), "ReleaseRoleDefaultPolicy"},
 	} {
 		id, p := tt.s.withPrefix(t, "AWS::IAM::Policy", tt.policy)
 		raw, _ := json.Marshal(resolve(p.Properties["PolicyDocument"]))
@@ -510,8 +521,8 @@ func resolve(v any) any {
 	return v
 }
 
-// TestFunctionPolicyGolden keeps the contain function's permissions in a
-// reviewable file: any change to them shows up in the diff.
+// TestFunctionPolicyGolden keeps the functions' permissions in reviewable
+// files: any change to them shows up in the diff.
 func TestFunctionPolicyGolden(t *testing.T) {
 	for _, tt := range []struct {
 		file      string
@@ -521,6 +532,8 @@ func TestFunctionPolicyGolden(t *testing.T) {
 		{"contain-policy.json", nil, "ContainRoleDefaultPolicy"}, {"contain-policy-sg-nacl.json", extended, "ContainRoleDefaultPolicy"},
 		{"contain-policy-members.json", members, "ContainRoleDefaultPolicy"}, {"member-policy.json", members, "Member/MemberRoleDefaultPolicy"},
 		{"member-policy-organization.json", orgWide, "Member/MemberRoleDefaultPolicy"},
+		{"member-release-policy.json", members, "Member/ReleasePolicy"},
+		{"release-policy.json", nil, "ReleaseRoleDefaultPolicy"}, {"release-policy-sg-nacl.json", extended, "ReleaseRoleDefaultPolicy"},
 	} {
 		var out []map[string]any
 		for _, st := range statements(synth(t, tt.overrides)) {

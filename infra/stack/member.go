@@ -47,7 +47,7 @@ func NewMemberStack(scope constructs.Construct, cfg Config) awscdk.Stack {
 	}
 	role := awsiam.NewRole(stack, jsii.String("MemberRole"), &awsiam.RoleProps{
 		RoleName:    jsii.String(cfg.MemberRoleName),
-		Description: jsii.String("Firebreak: the security account's contain function acts in this account through this role"),
+		Description: jsii.String("Firebreak: the security account's contain and release functions act in this account through this role"),
 		AssumedBy:   awsiam.NewAccountPrincipal(jsii.String(cfg.SecurityAccountID)).WithConditions(&conditions),
 		// The function asks for 15 minutes; nobody needs more.
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
@@ -55,9 +55,18 @@ func NewMemberStack(scope constructs.Construct, cfg Config) awscdk.Stack {
 	for _, s := range memberStatements(cfg) {
 		role.AddToPrincipalPolicy(s)
 	}
+	// The release function undoes containments through the same role; its
+	// grants are a policy of their own (statement ids are per policy).
+	release := releaseRunbookStatements(cfg, arnScope{region: "*"})
+	awsiam.NewPolicy(stack, jsii.String("ReleasePolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role}, Statements: &release,
+	})
 	suppressions := wildcardSuppressions(cfg, "*")
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
 		jsii.String("/"+MemberStackName+"/MemberRole/DefaultPolicy/Resource"), &suppressions, nil)
+	releaseSuppressions := releaseWildcardSuppressions(cfg, "*")
+	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
+		jsii.String("/"+MemberStackName+"/ReleasePolicy/Resource"), &releaseSuppressions, nil)
 	awscdk.NewCfnOutput(stack, jsii.String("MemberRoleArn"), &awscdk.CfnOutputProps{
 		Description: jsii.String("The role Firebreak assumes in this account"),
 		Value:       role.RoleArn(),
@@ -75,7 +84,8 @@ func memberStatements(cfg Config) []awsiam.PolicyStatement {
 	self := fmt.Sprintf("arn:%s:iam::%s:role/%s", *awscdk.Aws_PARTITION(), *awscdk.Aws_ACCOUNT_ID(), cfg.MemberRoleName)
 	s = append(s, hardCut...)
 	return append(s,
-		statement("OnlyFirebreakRegions", awsiam.Effect_DENY, concat(describeActions, []string{"ec2:GetConsoleOutput"}, runbookMutations, naclActions),
+		statement("OnlyFirebreakRegions", awsiam.Effect_DENY, concat(describeActions, []string{"ec2:GetConsoleOutput"}, runbookMutations, naclActions,
+			releaseDescribeActions, releaseMutations, naclEntryDelete),
 			[]string{"*"}, map[string]any{"StringNotEquals": map[string]any{"aws:RequestedRegion": regions}}),
 		statement("NeverChangeThisRole", awsiam.Effect_DENY, memberRoleActions, []string{self}, nil),
 	)

@@ -70,14 +70,7 @@ func suppressFindings(stack awscdk.Stack, cfg Config) {
 		Reason:    jsii.String("Evidence object keys are chosen per finding at run time; the grant is s3:PutObject only, into this stack's bucket."),
 		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(evidenceObjects)}},
 	}}, wildcardSuppressions(cfg, "<AWS::Region>")...)
-	if cfg.Organization {
-		suppressions = append(suppressions, &cdknag.NagPackSuppression{
-			Id: jsii.String("AwsSolutions-IAM5"),
-			Reason: jsii.String("With organization=true any account of the organization may be a member: sts:AssumeRole of the member role " +
-				"only, and only where aws:ResourceOrgID is the organization's."),
-			AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:iam::*:role/" + cfg.MemberRoleName},
-		})
-	}
+	suppressions = append(suppressions, memberRoleSuppressions(cfg)...)
 	root := "/" + *stack.Node().Id()
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
 		jsii.String(root+"/ContainRole/DefaultPolicy/Resource"), &suppressions, nil)
@@ -85,6 +78,20 @@ func suppressFindings(stack awscdk.Stack, cfg Config) {
 		cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String(root+"/"+queue+"/Resource"),
 			&[]*cdknag.NagPackSuppression{{Id: jsii.String("AwsSolutions-SQS3"), Reason: jsii.String(failureQueueReason)}}, nil)
 	}
+}
+
+// memberRoleSuppressions explain the one wildcard of AssumeMemberRoles,
+// which the contain and the release roles both carry.
+func memberRoleSuppressions(cfg Config) []*cdknag.NagPackSuppression {
+	if !cfg.Organization {
+		return nil
+	}
+	return []*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("With organization=true any account of the organization may be a member: sts:AssumeRole of the member role " +
+			"only, and only where aws:ResourceOrgID is the organization's."),
+		AppliesTo: &[]any{"Resource::arn:<AWS::Partition>:iam::*:role/" + cfg.MemberRoleName},
+	}}
 }
 
 // wildcardSuppressions are the runbook's wildcard suppressions, for grants

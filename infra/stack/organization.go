@@ -92,8 +92,8 @@ func (c Config) validateOrganization() []error {
 }
 
 // trustedFunctions are the Firebreak functions whose roles the member role
-// trusts. The release function (issue 9) joins here when it acts in members.
-var trustedFunctions = []string{"contain"}
+// trusts: the contain function, and the release function undoing its work.
+var trustedFunctions = []string{"contain", "release"}
 
 // FunctionRoleName is the fixed name of a function's role in a Region, given
 // in multi-account deployments so that member roles can trust it by ARN

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,7 +93,7 @@ func TestSingleAccountHasNoOrganizationResources(t *testing.T) {
 	if name, ok := role.Properties["RoleName"]; ok {
 		t.Errorf("the contain role is named %v; a single-account deployment keeps its generated name", name)
 	}
-	_, fn := s.only(t, "AWS::Lambda::Function")
+	_, fn := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 	for _, k := range []string{contract.EnvMemberAccounts, contract.EnvOrganization, contract.EnvMemberRole} {
 		if v, ok := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)[k]; ok {
 			t.Errorf("%s=%v in a single-account deployment", k, v)
@@ -130,11 +131,16 @@ func TestSecurityStacksPerRegion(t *testing.T) {
 			assume = append(assume, st)
 		}
 	}
-	if len(assume) != 1 || assume[0].policy.owner != "ContainRoleDefaultPolicy" || len(assume[0].conditions) != 0 {
-		t.Fatalf("AssumeMemberRoles statements %v, want one in the contain role's policy", assume)
+	if len(assume) != 2 || assume[0].policy.owner == assume[1].policy.owner {
+		t.Fatalf("AssumeMemberRoles statements %v, want one in the contain role's policy and one in the release role's", assume)
 	}
-	equalJSON(t, "member roles", assume[0].resources, `["arn:${AWS::Partition}:iam::222222222222:role/FirebreakMember",
+	for _, a := range assume {
+		if (a.policy.owner != "ContainRoleDefaultPolicy" && a.policy.owner != "ReleaseRoleDefaultPolicy") || len(a.conditions) != 0 {
+			t.Errorf("AssumeMemberRoles in %s with conditions %v", a.policy.owner, a.conditions)
+		}
+		equalJSON(t, "member roles", a.resources, `["arn:${AWS::Partition}:iam::222222222222:role/FirebreakMember",
 		"arn:${AWS::Partition}:iam::333333333333:role/FirebreakMember"]`)
+	}
 	_, alarm := s.withPrefix(t, "AWS::CloudWatch::Alarm", "MemberRoleMissingAlarm")
 	if alarm.Properties["Namespace"] != contract.MetricNamespace || alarm.Properties["MetricName"] != contract.MetricMemberRoleMissing ||
 		alarm.Properties["Threshold"] != 1.0 {
@@ -159,8 +165,8 @@ func TestOrganizationModeAssumesRolesOnlyInTheOrganization(t *testing.T) {
 	t.Fatal("no AssumeMemberRoles statement")
 }
 
-// The member role: its name, trust in the security account's contain
-// roles of every Region (and the organization), the Region fence and the
+// The member role: its name, trust in the security account's contain and
+// release roles of every Region (and the organization), the Region fence and the
 // Deny on changing itself.
 func TestMemberStack(t *testing.T) {
 	for _, tt := range []struct {
@@ -170,8 +176,11 @@ func TestMemberStack(t *testing.T) {
 		regions   string
 	}{
 		{"members", members, `{"ArnEquals": {"aws:PrincipalArn": ["arn:${AWS::Partition}:iam::111111111111:role/firebreak-contain-us-east-1",
-			"arn:${AWS::Partition}:iam::111111111111:role/firebreak-contain-eu-west-1"]}}`, `["us-east-1", "eu-west-1"]`},
-		{"organization", orgWide, `{"ArnEquals": {"aws:PrincipalArn": ["arn:${AWS::Partition}:iam::111111111111:role/firebreak-contain-us-east-1"]},
+			"arn:${AWS::Partition}:iam::111111111111:role/firebreak-release-us-east-1",
+			"arn:${AWS::Partition}:iam::111111111111:role/firebreak-contain-eu-west-1",
+			"arn:${AWS::Partition}:iam::111111111111:role/firebreak-release-eu-west-1"]}}`, `["us-east-1", "eu-west-1"]`},
+		{"organization", orgWide, `{"ArnEquals": {"aws:PrincipalArn": ["arn:${AWS::Partition}:iam::111111111111:role/firebreak-contain-us-east-1",
+			"arn:${AWS::Partition}:iam::111111111111:role/firebreak-release-us-east-1"]},
 			"StringEquals": {"aws:PrincipalOrgID": "o-abcdef1234"}}`, `["us-east-1"]`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,11 +302,11 @@ func rendered(v any) any {
 	return v
 }
 
-// Every operation the runbook calls on EC2, Auto Scaling and ELB (the awsapi
-// interfaces) is granted to the contain role and to the member role: a
-// member's instance can be contained as fully as one of the security
-// account's. (S3 and SNS stay in the security account; GetCallerIdentity
-// needs no permission.)
+// Every operation the runbook and the release call on EC2, Auto Scaling and
+// ELB (the awsapi interfaces) is granted to the contain or the release role,
+// and to the member role: a member's instance can be contained and released
+// as fully as one of the security account's. (S3 and SNS stay in the
+// security account; GetCallerIdentity needs no permission.)
 func TestRunbookOperationsAreGrantedToBothRoles(t *testing.T) {
 	var operations []string
 	for _, svc := range []struct {
@@ -313,11 +322,15 @@ func TestRunbookOperationsAreGrantedToBothRoles(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		overrides map[string]any
-		owner     string
-	}{{extended, "ContainRoleDefaultPolicy"}, {orgWide, "ContainRoleDefaultPolicy"}, {orgWide, "Member/MemberRoleDefaultPolicy"}} {
+		owners    []string
+	}{
+		{extended, []string{"ContainRoleDefaultPolicy", "ReleaseRoleDefaultPolicy"}},
+		{orgWide, []string{"ContainRoleDefaultPolicy", "ReleaseRoleDefaultPolicy"}},
+		{orgWide, []string{"Member/MemberRoleDefaultPolicy", "Member/ReleasePolicy"}},
+	} {
 		granted := map[string]bool{}
 		for _, st := range statements(synth(t, tt.overrides)) {
-			if st.policy.owner == tt.owner && st.effect == "Allow" {
+			if slices.Contains(tt.owners, st.policy.owner) && st.effect == "Allow" {
 				for _, a := range st.actions {
 					granted[a] = true
 				}
@@ -325,7 +338,7 @@ func TestRunbookOperationsAreGrantedToBothRoles(t *testing.T) {
 		}
 		for _, op := range operations {
 			if !granted[op] {
-				t.Errorf("%s does not grant %s, which the runbook calls", tt.owner, op)
+				t.Errorf("%v do not grant %s, which the runbook or the release calls", tt.owners, op)
 			}
 		}
 	}

@@ -1,5 +1,6 @@
 // Package stack is Firebreak's CDK stack: the contain function, the rules that
-// feed it, its report topic, evidence bucket, failure queues and alarms.
+// feed it, its report topic, evidence bucket, failure queues and alarms, and
+// the release function a person invokes to undo a containment.
 package stack
 
 import (
@@ -48,7 +49,14 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
 	actionArn := newRules(stack, cfg, fn, dlq)
-	alarms := newAlarms(stack, fn, onFailure, dlq, topic)
+	release := newReleaseFunction(stack, cfg, props.FunctionDir,
+		releaseEnvironment(cfg, *topic.TopicArn(), *bucket.BucketName(), *stack.Account()), policyRefs{
+			topicArn:       *topic.TopicArn(),
+			topicKeyArn:    *topicKey.KeyArn(),
+			bucketArn:      *bucket.BucketArn(),
+			evidenceKeyArn: *evidenceKey.KeyArn(),
+		})
+	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic))
 	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 	if cfg.MultiAccount() {
 		newMemberRoleAlarm(stack, topic)
@@ -56,6 +64,10 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		if props.MemberTemplate != "" {
 			newMemberStackSet(stack, cfg, props.MemberTemplate)
 		}
+	}
+	var releaseActionArn *string
+	if cfg.SecurityHubReleaseAction {
+		releaseActionArn = newReleaseAction(stack, release, dlq)
 	}
 
 	output := func(id, description string, value *string) {
@@ -70,7 +82,12 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 	if actionArn != nil {
 		output("CustomActionArn", "Security Hub custom action that sends findings to the function", actionArn)
 	}
+	output(contract.OutputReleaseFunction, "The release function: invoke it with a release request", release.FunctionName())
+	if releaseActionArn != nil {
+		output("ReleaseActionArn", "Security Hub custom action that releases the instances of the selected findings", releaseActionArn)
+	}
 	suppressFindings(stack, cfg)
+	suppressReleaseFindings(stack, cfg)
 	return stack
 }
 
@@ -90,6 +107,9 @@ func Build(app awscdk.App, functionDir string) (awscdk.Stack, Config, error) {
 		}
 		if err := CheckBootstrap(cfg.BootstrapDir); err != nil {
 			return nil, Config{}, err
+		}
+		if err := CheckBootstrap(ReleaseDir(cfg.BootstrapDir)); err != nil {
+			return nil, Config{}, fmt.Errorf("the release function's prebuilt bootstrap, beside the contain function's: %w", err)
 		}
 	} else if functionDir == "" {
 		return nil, Config{}, errors.New("the contain function's source directory is not set")

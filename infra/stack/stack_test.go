@@ -73,7 +73,7 @@ func TestGuardDutyRuleMatchesInstanceFindingsAtTheNotifyThreshold(t *testing.T) 
 
 func TestRulesRetryAndDeadLetterUndeliveredFindings(t *testing.T) {
 	s := synth(t, nil)
-	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	fnID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	rules := s.ofType("AWS::Events::Rule")
 	if len(rules) != 2 {
@@ -170,11 +170,11 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := synth(t, tt.overrides)
-			_, fn := s.only(t, "AWS::Lambda::Function")
+			_, fn := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 			topicID, _ := s.only(t, "AWS::SNS::Topic")
 			bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
-			logsID, _ := s.only(t, "AWS::Logs::LogGroup")
-			roleID, _ := s.only(t, "AWS::IAM::Role")
+			logsID, _ := s.withPrefix(t, "AWS::Logs::LogGroup", "ContainLogs")
+			roleID, _ := s.withPrefix(t, "AWS::IAM::Role", "ContainRole")
 			env := map[string]any{contract.EnvTopicARN: ref(topicID), contract.EnvEvidenceBucket: ref(bucketID),
 				contract.EnvAccountID: map[string]any{"Ref": "AWS::AccountId"}}
 			for k, v := range tt.env {
@@ -217,9 +217,9 @@ func TestFunctionLogsAreRetainedForTheConfiguredPeriod(t *testing.T) {
 
 func TestFailedInvocationsGoToTheOnFailureQueue(t *testing.T) {
 	s := synth(t, nil)
-	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	fnID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 	queueID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
-	_, cfg := s.only(t, "AWS::Lambda::EventInvokeConfig")
+	_, cfg := s.withPrefix(t, "AWS::Lambda::EventInvokeConfig", "ContainEventInvokeConfig")
 	equalJSON(t, "event invoke config", cfg.Properties, `{
 		"FunctionName": {"Ref": "`+fnID+`"}, "Qualifier": "$LATEST",
 		"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2,
@@ -343,13 +343,14 @@ func TestEvidenceBucketIsLockedEncryptedPrivateAndLogged(t *testing.T) {
 
 func TestAlarmsPageTheReportTopic(t *testing.T) {
 	s := synth(t, nil)
-	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	fnID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
+	releaseID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Release")
 	topicID, _ := s.only(t, "AWS::SNS::Topic")
 	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
-	if len(alarms) != 5 {
-		t.Fatalf("want five alarms, got %v", alarms)
+	if len(alarms) != 6 {
+		t.Fatalf("want six alarms, got %v", alarms)
 	}
 	tests := []struct {
 		prefix, namespace, metric, statistic, dimension string
@@ -358,6 +359,7 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 		{"FunctionErrorsAlarm", "AWS/Lambda", "Errors", "Sum", "FunctionName", ref(fnID)},
 		{"FailedContainmentsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(failuresID, "QueueName")},
 		{"UndeliveredFindingsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(dlqID, "QueueName")},
+		{"ReleaseErrorsAlarm", "AWS/Lambda", "Errors", "Sum", "FunctionName", ref(releaseID)},
 	}
 	for _, tt := range tests {
 		_, alarm := s.withPrefix(t, "AWS::CloudWatch::Alarm", tt.prefix)
@@ -381,10 +383,12 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 
 func TestOutputsNameWhatAnOperatorNeeds(t *testing.T) {
 	s := synth(t, nil)
-	fnID, _ := s.only(t, "AWS::Lambda::Function")
+	fnID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
+	releaseID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Release")
 	topicID, _ := s.only(t, "AWS::SNS::Topic")
 	bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
-	for name, value := range map[string]any{"FunctionName": ref(fnID), "TopicArn": ref(topicID), "EvidenceBucketName": ref(bucketID)} {
+	for name, value := range map[string]any{"FunctionName": ref(fnID), "TopicArn": ref(topicID), "EvidenceBucketName": ref(bucketID),
+		"ReleaseFunctionName": ref(releaseID)} {
 		out, ok := s.outputs[name].(map[string]any)
 		if !ok {
 			t.Errorf("no output %s", name)

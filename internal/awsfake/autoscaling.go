@@ -99,6 +99,10 @@ func (w *World) AutoScalingGroup(name string) astypes.AutoScalingGroup {
 	if !ok {
 		return astypes.AutoScalingGroup{}
 	}
+	return w.renderASG(g)
+}
+
+func (w *World) renderASG(g *asg) astypes.AutoScalingGroup {
 	out := astypes.AutoScalingGroup{
 		AutoScalingGroupName: aws.String(g.name),
 		AutoScalingGroupARN:  aws.String(g.arn),

@@ -128,7 +128,8 @@ func (w *World) SeedDemo(victimID string) Demo {
 
 	d.Topic = w.AddTopic("firebreak-reports")
 	d.Bucket = "firebreak-evidence-" + w.account
-	w.AddBucket(d.Bucket)
+	// Under Object Lock, so versioned (as the stack makes it).
+	w.AddVersionedBucket(d.Bucket)
 	return d
 }
 

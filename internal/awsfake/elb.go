@@ -124,6 +124,33 @@ func checkPageSize(size *int32) error {
 	return nil
 }
 
+// classicRequest validates a (de)registration request: the load balancer
+// exists, and every instance exists and passes usable.
+func (w *World) classicRequest(name *string, instances []elbtypes.Instance, usable func(id string) bool) (*classicLB, []string, error) {
+	if name == nil {
+		return nil, nil, validationError("1 validation error detected: Value null at 'loadBalancerName' failed to satisfy constraint: Member must not be null")
+	}
+	if instances == nil {
+		return nil, nil, validationError("1 validation error detected: Value null at 'instances' failed to satisfy constraint: Member must not be null")
+	}
+	lb, ok := w.classicLBs.get(*name)
+	if !ok {
+		return nil, nil, errLBNotFound(*name)
+	}
+	var invalid, ids []string
+	for _, i := range instances {
+		id := aws.ToString(i.InstanceId)
+		if !w.instances.has(id) || !usable(id) {
+			invalid = append(invalid, id)
+		}
+		ids = append(ids, id)
+	}
+	if len(invalid) > 0 {
+		return nil, nil, apiError("InvalidInstance", "The requested instance(s) %s are not valid.", strings.Join(invalid, ", "))
+	}
+	return lb, ids, nil
+}
+
 // DeregisterInstancesFromLoadBalancer removes instances from a Classic Load
 // Balancer and returns the ones still registered.
 func (c *ELB) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *elb.DeregisterInstancesFromLoadBalancerInput, _ ...func(*elb.Options)) (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
@@ -131,26 +158,9 @@ func (c *ELB) DeregisterInstancesFromLoadBalancer(ctx context.Context, in *elb.D
 }
 
 func (w *World) deregisterClassic(in *elb.DeregisterInstancesFromLoadBalancerInput) (*elb.DeregisterInstancesFromLoadBalancerOutput, error) {
-	if in.LoadBalancerName == nil {
-		return nil, validationError("1 validation error detected: Value null at 'loadBalancerName' failed to satisfy constraint: Member must not be null")
-	}
-	if in.Instances == nil {
-		return nil, validationError("1 validation error detected: Value null at 'instances' failed to satisfy constraint: Member must not be null")
-	}
-	lb, ok := w.classicLBs.get(*in.LoadBalancerName)
-	if !ok {
-		return nil, errLBNotFound(*in.LoadBalancerName)
-	}
-	var invalid, ids []string
-	for _, i := range in.Instances {
-		id := aws.ToString(i.InstanceId)
-		if !w.instances.has(id) {
-			invalid = append(invalid, id)
-		}
-		ids = append(ids, id)
-	}
-	if len(invalid) > 0 {
-		return nil, apiError("InvalidInstance", "The requested instance(s) %s are not valid.", strings.Join(invalid, ", "))
+	lb, ids, err := w.classicRequest(in.LoadBalancerName, in.Instances, func(string) bool { return true })
+	if err != nil {
+		return nil, err
 	}
 	// An instance that is not registered is not an error: AWS asks callers to check.
 	lb.instances = slices.DeleteFunc(lb.instances, func(id string) bool { return slices.Contains(ids, id) })

@@ -35,6 +35,9 @@ type target struct {
 	az         string
 	draining   bool
 	drainUntil time.Time
+	// healthyAt is when a target registered through the API passes its
+	// first health checks; until then it is "initial".
+	healthyAt time.Time
 }
 
 // AddTargetGroup seeds a target group and returns its ARN. Lambda target
@@ -124,12 +127,12 @@ func (w *World) Targets(tgARN string) []elbv2types.TargetHealthDescription {
 	tg.expire(w.nowLocked())
 	var out []elbv2types.TargetHealthDescription
 	for _, t := range tg.targets {
-		out = append(out, renderTarget(t))
+		out = append(out, renderTarget(t, w.nowLocked()))
 	}
 	return out
 }
 
-func renderTarget(t *target) elbv2types.TargetHealthDescription {
+func renderTarget(t *target, now time.Time) elbv2types.TargetHealthDescription {
 	d := elbv2types.TargetHealthDescription{
 		Target:          &elbv2types.TargetDescription{Id: aws.String(t.id), Port: aws.Int32(t.port)},
 		HealthCheckPort: aws.String(strconv.Itoa(int(t.port))),
@@ -140,6 +143,13 @@ func renderTarget(t *target) elbv2types.TargetHealthDescription {
 	}
 	if t.port == 0 { // lambda targets have no port
 		d.Target.Port, d.HealthCheckPort = nil, nil
+	}
+	if now.Before(t.healthyAt) {
+		d.TargetHealth = &elbv2types.TargetHealth{
+			State:       elbv2types.TargetHealthStateEnumInitial,
+			Reason:      elbv2types.TargetHealthReasonEnumRegistrationInProgress,
+			Description: aws.String("Target registration is in progress"),
+		}
 	}
 	if t.draining {
 		d.TargetHealth = &elbv2types.TargetHealth{
@@ -236,11 +246,12 @@ func (w *World) describeTargetHealth(in *elbv2.DescribeTargetHealthInput) (*elbv
 	if !ok {
 		return nil, errTGNotFound()
 	}
-	tg.expire(w.nowLocked())
+	now := w.nowLocked()
+	tg.expire(now)
 	out := &elbv2.DescribeTargetHealthOutput{TargetHealthDescriptions: []elbv2types.TargetHealthDescription{}}
 	if len(in.Targets) == 0 {
 		for _, t := range tg.targets {
-			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t))
+			out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t, now))
 		}
 		return out, nil
 	}
@@ -251,7 +262,7 @@ func (w *World) describeTargetHealth(in *elbv2.DescribeTargetHealthInput) (*elbv
 		matched := false
 		for _, t := range tg.targets {
 			if t.id == aws.ToString(want.Id) && (want.Port == nil || *want.Port == t.port) {
-				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t))
+				out.TargetHealthDescriptions = append(out.TargetHealthDescriptions, renderTarget(t, now))
 				matched = true
 			}
 		}
@@ -296,6 +307,30 @@ func (tg *targetGroup) checkTargetID(w *World, id string) error {
 	return nil
 }
 
+// targetsOf validates a (de)registration request: the group exists and each
+// target is one its type can hold.
+func (w *World) targetsOf(arn *string, targets []elbv2types.TargetDescription) (*targetGroup, error) {
+	if arn == nil {
+		return nil, validationError("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null")
+	}
+	if len(targets) == 0 {
+		return nil, validationError("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
+	}
+	tg, ok := w.tgs.get(*arn)
+	if !ok {
+		return nil, errTGNotFound()
+	}
+	for _, t := range targets {
+		if t.Id == nil {
+			return nil, validationError("1 validation error detected: Value null at 'targets.member.id' failed to satisfy constraint: Member must not be null")
+		}
+		if err := tg.checkTargetID(w, *t.Id); err != nil {
+			return nil, err
+		}
+	}
+	return tg, nil
+}
+
 // DeregisterTargets starts draining the matching targets. A target registered
 // with a port override only matches that port; matching nothing is no error.
 func (c *ELBV2) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTargetsInput, _ ...func(*elbv2.Options)) (*elbv2.DeregisterTargetsOutput, error) {
@@ -303,23 +338,9 @@ func (c *ELBV2) DeregisterTargets(ctx context.Context, in *elbv2.DeregisterTarge
 }
 
 func (w *World) deregisterTargets(in *elbv2.DeregisterTargetsInput) (*elbv2.DeregisterTargetsOutput, error) {
-	if in.TargetGroupArn == nil {
-		return nil, validationError("1 validation error detected: Value null at 'targetGroupArn' failed to satisfy constraint: Member must not be null")
-	}
-	if len(in.Targets) == 0 {
-		return nil, validationError("1 validation error detected: Value null at 'targets' failed to satisfy constraint: Member must not be null")
-	}
-	tg, ok := w.tgs.get(*in.TargetGroupArn)
-	if !ok {
-		return nil, errTGNotFound()
-	}
-	for _, t := range in.Targets {
-		if t.Id == nil {
-			return nil, validationError("1 validation error detected: Value null at 'targets.member.id' failed to satisfy constraint: Member must not be null")
-		}
-		if err := tg.checkTargetID(w, *t.Id); err != nil {
-			return nil, err
-		}
+	tg, err := w.targetsOf(in.TargetGroupArn, in.Targets)
+	if err != nil {
+		return nil, err
 	}
 	now := w.nowLocked()
 	tg.expire(now)

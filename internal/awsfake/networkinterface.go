@@ -158,6 +158,10 @@ func (w *World) NetworkInterface(id string) types.NetworkInterface {
 	if !ok {
 		return types.NetworkInterface{}
 	}
+	return w.renderENI(e)
+}
+
+func (w *World) renderENI(e *eni) types.NetworkInterface {
 	out := types.NetworkInterface{
 		Attachment: &types.NetworkInterfaceAttachment{
 			AttachTime:          aws.Time(e.attached),

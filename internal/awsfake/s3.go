@@ -37,6 +37,8 @@ type Object struct {
 	LegalHold      s3types.ObjectLockLegalHoldStatus
 	Tagging        string
 	LastModified   time.Time
+	// VersionID is "" in a bucket without versioning.
+	VersionID string
 }
 
 // AddBucket creates a bucket.
@@ -137,6 +139,11 @@ func (w *World) putObject(in *s3.PutObjectInput) (*s3.PutObjectOutput, error) {
 	}
 	if in.ObjectLockRetainUntilDate != nil {
 		o.RetainUntil = *in.ObjectLockRetainUntilDate
+	}
+	if w.versioned[bucket] {
+		o.VersionID = w.newVersionID()
+		out.VersionId = aws.String(o.VersionID)
+		w.versions[id] = append(w.versions[id], o)
 	}
 	w.objects.put(id, o)
 	return out, nil

@@ -58,6 +58,11 @@ type World struct {
 	// org is the organization the world's account belongs to (nil: none);
 	// STS reaches other accounts through it.
 	org *Organization
+
+	// versioning: the buckets that keep every version (as Object Lock
+	// buckets do), and every version of each of their objects, oldest first.
+	versioned map[string]bool
+	versions  map[string][]*Object
 }
 
 // New returns an empty world for one account and Region.

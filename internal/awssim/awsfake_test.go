@@ -81,15 +81,7 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 	// answers name the same resources in both.
 	var isolationGroup string
 	var egressRules []string
-	steps := []struct {
-		name string
-		call func(context.Context, api) (any, error)
-		// after reads ids from the direct world's output for later steps.
-		after func(any)
-		// code and status are the error expected over the wire, if any.
-		code   string
-		status int
-	}{
+	steps := []wireStep{
 		{name: "sts:GetCallerIdentity", call: func(ctx context.Context, c api) (any, error) {
 			return c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		}},
@@ -251,6 +243,35 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 		}},
 	}
 
+	compareOverTheWire(t, straight, overWire, steps)
+
+	// The state each world ended in is the same, field for field.
+	assertSame(t, "victim", ptr(direct.Instance(d.Victim)), ptr(wired.Instance(d.Victim)))
+	assertSame(t, "isolation group rules", ptr(direct.SecurityGroupRules(isolationGroup)), ptr(wired.SecurityGroupRules(isolationGroup)))
+	assertSame(t, "network ACL", ptr(direct.NetworkACL(d.NetworkACL)), ptr(wired.NetworkACL(d.NetworkACL)))
+	assertSame(t, "snapshots", ptr(direct.Snapshots()), ptr(wired.Snapshots()))
+	assertSame(t, "published messages", ptr(direct.Published()), ptr(wired.Published()))
+	assertSame(t, "objects", ptr(direct.Objects()), ptr(wired.Objects()))
+	assertSame(t, "ip targets", ptr(direct.Targets(d.IPTargetGroup)), ptr(wired.Targets(d.IPTargetGroup)))
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// wireStep is one call made to both worlds.
+type wireStep struct {
+	name string
+	call func(context.Context, api) (any, error)
+	// after reads ids from the direct world's output for later steps.
+	after func(any)
+	// code and status are the error expected over the wire, if any.
+	code   string
+	status int
+}
+
+// compareOverTheWire makes each call directly and over the wire, in order,
+// and checks the outputs, or the errors, are the same.
+func compareOverTheWire(t *testing.T, straight, overWire api, steps []wireStep) {
+	t.Helper()
 	ctx := context.Background()
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -269,18 +290,7 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 			assertSame(t, "output over the wire", want, got)
 		})
 	}
-
-	// The state each world ended in is the same, field for field.
-	assertSame(t, "victim", ptr(direct.Instance(d.Victim)), ptr(wired.Instance(d.Victim)))
-	assertSame(t, "isolation group rules", ptr(direct.SecurityGroupRules(isolationGroup)), ptr(wired.SecurityGroupRules(isolationGroup)))
-	assertSame(t, "network ACL", ptr(direct.NetworkACL(d.NetworkACL)), ptr(wired.NetworkACL(d.NetworkACL)))
-	assertSame(t, "snapshots", ptr(direct.Snapshots()), ptr(wired.Snapshots()))
-	assertSame(t, "published messages", ptr(direct.Published()), ptr(wired.Published()))
-	assertSame(t, "objects", ptr(direct.Objects()), ptr(wired.Objects()))
-	assertSame(t, "ip targets", ptr(direct.Targets(d.IPTargetGroup)), ptr(wired.Targets(d.IPTargetGroup)))
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // assertWireError checks an SDK call failed with the API error code and the
 // HTTP status AWS uses for it.

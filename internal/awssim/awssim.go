@@ -155,6 +155,9 @@ func New(backend Backend, opts ...Option) *Server {
 	if err := codec.addTable("com.amazonaws.ec2", ec2Shapes); err != nil {
 		panic(fmt.Sprintf("awssim: building the EC2 schemas: %v", err))
 	}
+	if err := codec.addTable("com.amazonaws.s3", s3Shapes); err != nil {
+		panic(fmt.Sprintf("awssim: building the S3 schemas: %v", err))
+	}
 	services, err := bindServices(backend, codec)
 	if err != nil {
 		panic(fmt.Sprintf("awssim: binding the backend: %v", err))

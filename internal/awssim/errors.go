@@ -33,6 +33,7 @@ var s3Status = map[string]int{
 	"AccessDenied":        http.StatusForbidden,
 	"NoSuchBucket":        http.StatusNotFound,
 	"NoSuchKey":           http.StatusNotFound,
+	"NoSuchVersion":       http.StatusNotFound,
 	"MethodNotAllowed":    http.StatusMethodNotAllowed,
 	"PreconditionFailed":  http.StatusPreconditionFailed,
 	"NotImplemented":      http.StatusNotImplemented,

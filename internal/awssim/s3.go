@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -91,10 +92,63 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, c caller, reqID
 		fail(svc.fromError(err), nil)
 		return
 	}
+	payload, err := s.s3Body(op, out)
+	if err != nil {
+		fail(svc.fromError(err), nil)
+		return
+	}
 	h.Set("X-Amz-Request-Id", reqID)
 	h.Set("X-Amz-Id-2", hostID(reqID))
-	h.Set("Content-Length", "0")
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	if op.rest.OutXML {
+		h.Set("Content-Type", "application/xml")
+	}
 	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(payload)
+}
+
+// s3Roots names the root element of each S3 XML response document: the SDK
+// does not check it, but AWS sends it.
+var s3Roots = map[string]string{"ListObjectsV2": "ListBucketResult"}
+
+const s3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/"
+
+// s3Body is the response body: the streamed payload field (GetObject's
+// Body), the XML document, or nothing.
+func (s *Server) s3Body(op *operation, out any) ([]byte, error) {
+	v := reflect.ValueOf(out)
+	switch {
+	case v.IsNil():
+		return nil, nil
+	case op.rest.OutPayload != "":
+		f := v.Elem().FieldByName(op.rest.OutPayload)
+		r, ok := f.Interface().(io.ReadCloser)
+		if !f.IsValid() || !ok || r == nil {
+			return nil, nil
+		}
+		defer r.Close()
+		b, err := io.ReadAll(io.LimitReader(r, maxBody))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s.%s: %w", op.key, op.rest.OutPayload, err)
+		}
+		return b, nil
+	case op.rest.OutXML:
+		root, ok := s3Roots[op.name]
+		if !ok {
+			return nil, fmt.Errorf("%s: no root element known for its XML response", op.key)
+		}
+		enc := &xmlEncoder{}
+		if err := s.codec.encode(enc, out); err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		b.WriteString(xml.Header)
+		fmt.Fprintf(&b, `<%s xmlns="%s">`, root, s3Namespace)
+		b.Write(enc.Bytes())
+		fmt.Fprintf(&b, "</%s>", root)
+		return b.Bytes(), nil
+	}
+	return nil, nil
 }
 
 // bucketAndPath splits the bucket from the rest of the object path.

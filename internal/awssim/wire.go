@@ -22,8 +22,12 @@ type wireMember struct {
 // restOp is a REST-XML operation's HTTP bindings.
 type restOp struct {
 	Name, Method, Path, Query, Payload string
-	Input, Output                      reflect.Type
-	In, Out                            []httpBinding
+	// OutPayload is the output field streamed as the response body;
+	// OutXML says the response body is an XML document (s3Shapes).
+	OutPayload    string
+	OutXML        bool
+	Input, Output reflect.Type
+	In, Out       []httpBinding
 }
 
 // httpBinding binds a field to a header, a header prefix (a map), a URI

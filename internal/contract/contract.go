@@ -43,6 +43,21 @@ const (
 	// reach SNS, so the next event for the instance publishes, not stays quiet.
 	TagReport = "firebreak:report"
 
+	// The pre-change record of the containment: its SHA-256 (hex) and its S3
+	// VersionId, written once capture.json is stored. Release loads exactly
+	// that version and checks it against the digest.
+	TagEvidenceSHA256  = "firebreak:evidence-sha256"
+	TagEvidenceVersion = "firebreak:evidence-version"
+
+	// Written by the release function: when, why and by whom (as far as it
+	// is known) the instance was released, and the finding ids it was
+	// released from (space-separated, most recent last, within AWS's 256
+	// characters), whose re-publications the contain function ignores.
+	TagReleasedAt       = "firebreak:released-at"
+	TagReleasedReason   = "firebreak:released-reason"
+	TagReleasedBy       = "firebreak:released-by"
+	TagReleasedFindings = "firebreak:released-findings"
+
 	// On snapshots: which instance they were taken of, and when.
 	TagInstanceID = "firebreak:instance-id"
 	TagTakenAt    = "firebreak:taken-at"
@@ -87,6 +102,14 @@ const (
 	// MetricMemberRoleMissing counts findings in a member account whose
 	// member role could not be assumed (report field memberRoleMissing).
 	MetricMemberRoleMissing = "MemberRoleMissing"
+)
+
+// The Security Hub custom action a person uses to release an instance: the
+// stack creates it (when enabled), the release function accepts only it.
+// Security Hub limits the id to 20 alphanumerics and the name to 20 characters.
+const (
+	ReleaseActionID   = "FirebreakRelease"
+	ReleaseActionName = "Release: Firebreak"
 )
 
 // Values of TagRole, and the names of the groups they mark (one pair per VPC).

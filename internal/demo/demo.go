@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -43,11 +44,17 @@ func Load(name string) ([]byte, error) {
 	return b, nil
 }
 
+// ForRelease reports whether an event goes to the release function: the
+// files whose name says release (events.IsRelease).
+func ForRelease(name string) bool { return events.IsRelease(filepath.Base(name)) }
+
 // World seeds the demo world around the instance the first event names.
 func World(first []byte) (*awsfake.World, awsfake.Demo) {
 	victim := DefaultVictim
 	if in, err := finding.Parse(first); err == nil && finding.ValidInstanceID(in.InstanceID()) {
 		victim = in.InstanceID()
+	} else if rel, err := finding.ParseRelease(first); err == nil {
+		victim = rel.Targets[0]
 	}
 	w := awsfake.New(Account, Region)
 	return w, w.SeedDemo(victim)
@@ -102,13 +109,18 @@ func Run(ctx context.Context, names []string, format string, out io.Writer, log 
 		return err
 	}
 	h := handler.New(cfg, awsfake.Factory{W: w}, log, handler.WithClock(w.Now))
+	rel := handler.NewRelease(cfg, awsfake.Factory{W: w}, log, handler.WithClock(w.Now))
 	if format == "text" {
 		fmt.Fprintf(out, "Demo world: victim %s (2 interfaces, 2 volumes, in %s, %s, 2 target groups); bystander %s\n\n",
 			d.Victim, d.ASG, d.ClassicLB, d.Bystander)
 	}
 	for i, raw := range raws {
 		before := len(w.Published())
-		reports, err := h.Handle(ctx, raw)
+		handle := h.Handle
+		if ForRelease(names[i]) {
+			handle = rel.Handle
+		}
+		reports, err := handle(ctx, raw)
 		if format == "json" {
 			for _, r := range reports {
 				b, _ := json.Marshal(r)
@@ -142,8 +154,12 @@ func writeReport(out io.Writer, r *report.Report) {
 	if r.Finding != nil {
 		fmt.Fprintf(out, "   finding:  %s (severity %g, role %q, count %d)\n", r.Finding.Type, r.Finding.Severity, r.Finding.ResourceRole, r.Finding.Count)
 	}
+	width := 10
+	if r.Kind == report.KindRelease {
+		width = 16
+	}
 	for _, s := range r.Steps {
-		line := fmt.Sprintf("   %-10s %-14s %s", s.Name, s.Status, s.Detail)
+		line := fmt.Sprintf("   %-*s %-14s %s", width, s.Name, s.Status, s.Detail)
 		if s.Error != "" {
 			line += " [" + s.Error + "]"
 		}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -60,12 +62,24 @@ func RunLambda(ctx context.Context, names []string, format string, out io.Writer
 	defer world.Close()
 	cfg := world.FunctionConfig()
 	cfg.Env = firebreakEnv(os.Environ())
-	cfg.Output = opts.FunctionOutput
+	if opts.FunctionOutput != nil {
+		// The contain and the release function write to it at the same time.
+		cfg.Output = &lockedWriter{w: opts.FunctionOutput}
+	}
 	fn, err := e2e.StartFunction(ctx, bins, cfg)
 	if err != nil {
 		return err
 	}
 	defer fn.Close()
+	// The release function, in its own execution environment, when an event is for it.
+	release := fn
+	if slices.ContainsFunc(names, ForRelease) {
+		cfg.Release = true
+		if release, err = e2e.StartFunction(ctx, bins, cfg); err != nil {
+			return err
+		}
+		defer release.Close()
+	}
 	fmt.Fprintf(status, "function under the emulator, AWS simulator at %s\n", world.Endpoint)
 
 	if format == "text" {
@@ -74,12 +88,16 @@ func RunLambda(ctx context.Context, names []string, format string, out io.Writer
 	}
 	for i, raw := range raws {
 		before := len(w.Published())
-		body, err := fn.Invoke(ctx, raw)
+		target := fn
+		if ForRelease(names[i]) {
+			target = release
+		}
+		body, err := target.Invoke(ctx, raw)
 		var fe *e2e.FunctionError
 		if err != nil && !errors.As(err, &fe) {
 			if opts.FunctionOutput == nil {
 				// Not streamed: show how the function ended, without a rerun.
-				return fmt.Errorf("%s: %w\nthe function's last output:\n%s", names[i], err, lastLines(fn.Output(), 20))
+				return fmt.Errorf("%s: %w\nthe function's last output:\n%s", names[i], err, lastLines(target.Output(), 20))
 			}
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
@@ -160,4 +178,16 @@ func lastLines(s string, n int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// lockedWriter serializes writes from several emulators to one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

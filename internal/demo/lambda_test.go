@@ -14,14 +14,18 @@ import (
 // Parts of the output that differ between two runs of the same demo: ids the
 // in-memory AWS hands out in call order (concurrent steps finish in any
 // order), timestamps (the function reads the wall clock, the in-process demo
-// the fake's) and the evidence hash, which covers timestamps.
+// the fake's), the evidence hash, which covers timestamps, its S3 version,
+// and the Lambda request id, which only the real function has.
 var volatile = []struct {
 	re   *regexp.Regexp
 	with string
 }{
 	{regexp.MustCompile(`\b(snap|i|sg|eni|sgr)-0{5,}[0-9a-f]+\b`), "$1-<id>"},
 	{regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z`), "<time>"},
-	{regexp.MustCompile(`sha256 [0-9a-f]{64}`), "sha256 <sum>"},
+	{regexp.MustCompile(`(?i)sha-?256([ =])[0-9a-f]{64}`), "sha256$1<sum>"},
+	{regexp.MustCompile(`(evidence-version=|version )v[0-9a-f]+`), "$1<version>"},
+	// The release function records the Lambda request id; in process there is none.
+	{regexp.MustCompile(`; lambda request [0-9a-f-]+`), ""},
 }
 
 func normalize(s string) string {
@@ -37,7 +41,8 @@ func normalize(s string) string {
 // included.
 func TestLambdaModePrintsWhatInProcessPrints(t *testing.T) {
 	names := []string{"guardduty-backdoor-c2.json", "guardduty-backdoor-c2-update.json",
-		"guardduty-sample-backdoor.json", "guardduty-ssh-bruteforce-target.json", "manual-dry-run.json"}
+		"guardduty-sample-backdoor.json", "guardduty-ssh-bruteforce-target.json", "manual-dry-run.json",
+		"manual-release-dry-run.json", "manual-release.json", "guardduty-backdoor-c2-update.json"}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -65,7 +70,8 @@ func TestLambdaModePrintsWhatInProcessPrints(t *testing.T) {
 		}
 	}
 	// The comparison means something only if the story is the full one.
-	for _, s := range []string{"decision: CONTAIN", "already contained", "[SAMPLE]", "decision: IGNORE", "[DRY RUN]", "groups: firebreak-isolation"} {
+	for _, s := range []string{"decision: CONTAIN", "already contained", "[SAMPLE]", "decision: IGNORE", "[DRY RUN]",
+		"decision: RELEASE", "WOULD RELEASE", "re-publication ignored", "groups: web, app"} {
 		if !strings.Contains(lambda.String(), s) {
 			t.Errorf("lambda demo output lacks %q:\n%s", s, lambda.String())
 		}

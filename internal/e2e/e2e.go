@@ -34,6 +34,7 @@ import (
 // from any directory inside the module (tests run in their package's).
 const (
 	FunctionPackage = "github.com/firebreak-ir/firebreak/functions/contain"
+	ReleasePackage  = "github.com/firebreak-ir/firebreak/functions/release"
 	RIEPackage      = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
 )
 
@@ -50,7 +51,8 @@ const (
 // Binaries are the executables an end-to-end run needs.
 type Binaries struct {
 	Dir       string
-	Bootstrap string // the function, for this machine's OS and CPU
+	Bootstrap string // the contain function, for this machine's OS and CPU
+	Release   string // the release function, built the same way
 	RIE       string // aws-lambda-rie
 }
 
@@ -90,7 +92,7 @@ func Build(ctx context.Context, dir string, opts ...BuildOption) (Binaries, erro
 	for _, o := range opts {
 		o(&bc)
 	}
-	b := Binaries{Dir: dir, Bootstrap: filepath.Join(dir, "bootstrap"), RIE: filepath.Join(dir, "aws-lambda-rie")}
+	b := Binaries{Dir: dir, Bootstrap: filepath.Join(dir, "bootstrap"), Release: filepath.Join(dir, "bootstrap-release"), RIE: filepath.Join(dir, "aws-lambda-rie")}
 	local := []string{"GOOS=" + runtime.GOOS, "GOARCH=" + runtime.GOARCH}
 	fn := slices.Concat(local, []string{"CGO_ENABLED=0"})
 	flags := []string{"-tags", "lambda.norpc", "-trimpath"}
@@ -98,11 +100,12 @@ func Build(ctx context.Context, dir string, opts ...BuildOption) (Binaries, erro
 		fn, flags = local, []string{"-tags", "lambda.norpc", "-race"}
 	}
 	var wg sync.WaitGroup
-	var errBootstrap, errRIE error
+	var errBootstrap, errRelease, errRIE error
 	wg.Go(func() { errBootstrap = goBuild(ctx, fn, append(flags, "-o", b.Bootstrap, FunctionPackage)...) })
+	wg.Go(func() { errRelease = goBuild(ctx, fn, append(flags, "-o", b.Release, ReleasePackage)...) })
 	wg.Go(func() { errRIE = goBuild(ctx, local, "-o", b.RIE, RIEPackage) })
 	wg.Wait()
-	if err := errors.Join(errBootstrap, errRIE); err != nil {
+	if err := errors.Join(errBootstrap, errRelease, errRIE); err != nil {
 		return Binaries{}, err
 	}
 	return b, nil
@@ -213,6 +216,8 @@ type FunctionConfig struct {
 	// Output receives the emulator's and the function's output as it comes;
 	// the last part is also kept for Function.Output.
 	Output io.Writer
+	// Release runs the release function instead of the contain function.
+	Release bool
 }
 
 // Environ is the environment the function starts with, for running the
@@ -239,7 +244,7 @@ func (c FunctionConfig) environ(dir string) []string {
 		"AWS_CONFIG_FILE":             os.DevNull,
 		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
-		"AWS_LAMBDA_FUNCTION_NAME":    "firebreak-contain",
+		"AWS_LAMBDA_FUNCTION_NAME":    c.functionName(),
 		// The deadline of the invocation's context, as a deployed timeout.
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "120",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
@@ -255,6 +260,13 @@ func (c FunctionConfig) environ(dir string) []string {
 		}
 	}
 	return out
+}
+
+func (c FunctionConfig) functionName() string {
+	if c.Release {
+		return "firebreak-release"
+	}
+	return "firebreak-contain"
 }
 
 // Function is one emulator process running the bootstrap: one Lambda
@@ -304,11 +316,15 @@ func startOnce(ctx context.Context, bins Binaries, cfg FunctionConfig) (*Functio
 		return nil, err
 	}
 	rieAddr, runtimeAddr := ports[0], ports[1]
+	bootstrap := bins.Bootstrap
+	if cfg.Release {
+		bootstrap = bins.Release
+	}
 	cmd := exec.Command(bins.RIE,
 		"--runtime-interface-emulator-address", rieAddr,
 		"--runtime-api-address", runtimeAddr,
 		"--log-level", "error",
-		bins.Bootstrap)
+		bootstrap)
 	cmd.Dir = bins.Dir
 	cmd.Env = cfg.environ(bins.Dir)
 	cmd.SysProcAttr = processGroup()

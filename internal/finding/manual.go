@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -34,69 +35,92 @@ var (
 var requestKeys = []string{"instanceId", "reason", "dryRun", "accountId", "region", "caseId"}
 
 func parseRequest(raw []byte) (*Request, error) {
-	fields, err := exactObject(raw)
+	fields, err := exactObject(raw, requestKeys)
 	if err != nil {
 		return nil, invalidRequest(err)
 	}
 	var req Request
-	str := func(key string, dst *string) error {
-		v, ok := fields[key]
-		if !ok {
-			return nil
-		}
-		if err := json.Unmarshal(v, dst); err != nil {
-			return fmt.Errorf("%s must be a JSON string", key)
-		}
-		if strings.TrimSpace(*dst) == "" {
-			return fmt.Errorf("%s is empty", key)
-		}
-		return nil
+	if err := readStrings(fields, []field{{"instanceId", &req.InstanceID}, {"reason", &req.Reason},
+		{"accountId", &req.AccountID}, {"region", &req.Region}, {"caseId", &req.CaseID}}); err != nil {
+		return nil, invalidRequest(err)
 	}
-	for _, step := range []error{
-		str("instanceId", &req.InstanceID),
-		str("reason", &req.Reason),
-		str("accountId", &req.AccountID),
-		str("region", &req.Region),
-		str("caseId", &req.CaseID),
-	} {
-		if step != nil {
-			return nil, invalidRequest(step)
-		}
+	// A forgotten dryRun must not default to a real run.
+	if req.DryRun, err = readBool(fields, "dryRun", "true to plan only, false to contain"); err != nil {
+		return nil, invalidRequest(err)
 	}
-	switch v, ok := fields["dryRun"]; {
-	case !ok:
-		// A forgotten dryRun must not default to a real run.
-		return nil, invalidRequest(errors.New("dryRun is required: true to plan only, false to contain"))
-	case string(v) == "true":
-		req.DryRun = true
-	case string(v) == "false":
-		req.DryRun = false
-	default:
-		return nil, invalidRequest(fmt.Errorf("dryRun must be the JSON boolean true or false, got %s", v))
-	}
-	switch {
-	case req.InstanceID == "":
-		return nil, invalidRequest(errors.New("instanceId is required"))
-	case !ValidInstanceID(req.InstanceID):
-		return nil, invalidRequest(fmt.Errorf("instanceId %q is not an EC2 instance id (i- and 8 or 17 hex digits)", req.InstanceID))
-	case req.Reason == "":
-		return nil, invalidRequest(errors.New("reason is required: say why the instance is contained"))
-	case req.AccountID != "" && !accountIDPattern.MatchString(req.AccountID):
-		return nil, invalidRequest(fmt.Errorf("accountId %q is not a 12-digit account id", req.AccountID))
-	case req.Region != "" && !regionPattern.MatchString(req.Region):
-		return nil, invalidRequest(fmt.Errorf("region %q is not a Region code such as us-east-1", req.Region))
+	if err := checkTarget(req.InstanceID, req.Reason, "contained", req.AccountID, req.Region); err != nil {
+		return nil, invalidRequest(err)
 	}
 	return &req, nil
+}
+
+// field is a request key and where its string value goes.
+type field struct {
+	key string
+	dst *string
+}
+
+// readStrings fills each destination from its key, when given: a non-empty
+// JSON string. Fields are checked in the order given.
+func readStrings(fields map[string]json.RawMessage, dst []field) error {
+	for _, f := range dst {
+		v, ok := fields[f.key]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(v, f.dst); err != nil {
+			return fmt.Errorf("%s must be a JSON string", f.key)
+		}
+		if strings.TrimSpace(*f.dst) == "" {
+			return fmt.Errorf("%s is empty", f.key)
+		}
+	}
+	return nil
+}
+
+// readBool reads a JSON boolean; required is how a missing one is
+// explained, "" when it may be left out (false).
+func readBool(fields map[string]json.RawMessage, key, required string) (bool, error) {
+	switch v, ok := fields[key]; {
+	case !ok && required != "":
+		return false, fmt.Errorf("%s is required: %s", key, required)
+	case !ok:
+		return false, nil
+	case string(v) == "true":
+		return true, nil
+	case string(v) == "false":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s must be the JSON boolean true or false, got %s", key, v)
+	}
+}
+
+// checkTarget checks the fields every request names: which instance, why,
+// and optionally where.
+func checkTarget(instanceID, reason, done, accountID, region string) error {
+	switch {
+	case instanceID == "":
+		return errors.New("instanceId is required")
+	case !ValidInstanceID(instanceID):
+		return fmt.Errorf("instanceId %q is not an EC2 instance id (i- and 8 or 17 hex digits)", instanceID)
+	case reason == "":
+		return fmt.Errorf("reason is required: say why the instance is %s", done)
+	case accountID != "" && !accountIDPattern.MatchString(accountID):
+		return fmt.Errorf("accountId %q is not a 12-digit account id", accountID)
+	case region != "" && !regionPattern.MatchString(region):
+		return fmt.Errorf("region %q is not a Region code such as us-east-1", region)
+	}
+	return nil
 }
 
 func invalidRequest(err error) error {
 	return fmt.Errorf("%w: manual request: %v", ErrInvalid, err)
 }
 
-// exactObject reads one JSON object whose keys are all in requestKeys,
-// spelled exactly and given once, with nothing after it. Null values are
-// refused: null would decode as the zero value without a word.
-func exactObject(raw []byte) (map[string]json.RawMessage, error) {
+// exactObject reads one JSON object whose keys are all in keys, spelled
+// exactly and given once, with nothing after it. Null values are refused:
+// null would decode as the zero value without a word.
+func exactObject(raw []byte, keys []string) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -109,8 +133,8 @@ func exactObject(raw []byte) (map[string]json.RawMessage, error) {
 			return nil, fmt.Errorf("reading key: %w", err)
 		}
 		key, _ := tok.(string)
-		if !isRequestKey(key) {
-			return nil, unknownKey(key)
+		if !slices.Contains(keys, key) {
+			return nil, unknownKey(key, keys)
 		}
 		if _, dup := fields[key]; dup {
 			return nil, fmt.Errorf("key %q appears twice", key)
@@ -133,20 +157,21 @@ func exactObject(raw []byte) (map[string]json.RawMessage, error) {
 	return fields, nil
 }
 
-func isRequestKey(key string) bool {
-	for _, k := range requestKeys {
-		if k == key {
-			return true
+func unknownKey(key string, keys []string) error {
+	// A release request sent to the contain function (or the reverse) is
+	// refused with a word about where it belongs.
+	if slices.Contains(keys, "dryRun") && !slices.Contains(keys, key) {
+		switch {
+		case slices.Contains(releaseKeys, key) && !slices.Contains(requestKeys, key):
+			return fmt.Errorf("unknown field %q: this looks like a release request; send it to the release function, not the contain function", key)
+		case slices.Contains(requestKeys, key) && !slices.Contains(releaseKeys, key):
+			return fmt.Errorf("unknown field %q: this looks like a containment request; send it to the contain function, not the release function", key)
 		}
 	}
-	return false
-}
-
-func unknownKey(key string) error {
-	for _, k := range requestKeys {
+	for _, k := range keys {
 		if strings.EqualFold(k, key) {
-			return fmt.Errorf("unknown field %q (did you mean %q?); fields are %s", key, k, strings.Join(requestKeys, ", "))
+			return fmt.Errorf("unknown field %q (did you mean %q?); fields are %s", key, k, strings.Join(keys, ", "))
 		}
 	}
-	return fmt.Errorf("unknown field %q; fields are %s", key, strings.Join(requestKeys, ", "))
+	return fmt.Errorf("unknown field %q; fields are %s", key, strings.Join(keys, ", "))
 }

@@ -127,6 +127,9 @@ func parseEvent(raw []byte, top map[string]json.RawMessage) (*Input, error) {
 		in.Finding = f
 		return in, nil
 	case EventSourceSecurityHub:
+		if slices.ContainsFunc(env.Resources, isReleaseAction) {
+			return nil, fmt.Errorf("%w: this is the Security Hub release action: it goes to the release function, never the contain function", ErrUnrecognized)
+		}
 		return parseSecurityHub(env, detail)
 	case "":
 		return nil, fmt.Errorf("%w: EventBridge event has no source: %s", ErrUnrecognized, expectedShapes)

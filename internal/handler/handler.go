@@ -98,10 +98,16 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Re
 	start := h.now().UTC()
 	ctx, calls := awsclient.CountCalls(ctx)
 	reports, err := h.handle(ctx, raw, start)
-	if merr := h.metrics.Emit(metrics.Invocation{Kind: report.KindContain, Start: start, Reports: reports, AWSCalls: calls.Load()}); merr != nil {
-		h.log.ErrorContext(ctx, "metrics not written", "error", merr)
-	}
+	h.emit(ctx, metrics.Invocation{Kind: report.KindContain, Start: start, Reports: reports, AWSCalls: calls.Load()})
 	return reports, err
+}
+
+// emit writes the invocation's metric line; a failure to write it is logged,
+// never the invocation's failure.
+func (h *Handler) emit(ctx context.Context, inv metrics.Invocation) {
+	if err := h.metrics.Emit(inv); err != nil {
+		h.log.ErrorContext(ctx, "metrics not written", "error", err)
+	}
 }
 
 func (h *Handler) handle(ctx context.Context, raw json.RawMessage, start time.Time) ([]*report.Report, error) {
@@ -148,7 +154,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 		if rep.DryRun || rep.Evidence == nil {
 			return nil
 		}
-		return h.storeReport(ctx, rep)
+		return h.storeReport(ctx, rep, ReportKey(rep))
 	})
 	err := h.publish(ctx, rep)
 	if err != nil {
@@ -253,13 +259,20 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	}
 	rb := h.runbook(rep.AccountID, rep.Region, api)
 	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
-		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun, Event: raw})
+		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun,
+		FromGuardDuty: rep.Source == finding.SourceGuardDuty, Event: raw})
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
 	rep.IsolatedAt = out.IsolatedAt
 	switch {
 	case out.Exempt:
 		rep.Decision = report.Notify
 		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", contract.TagExempt, rep.Reason)
+	case out.Released:
+		// Published: GuardDuty re-publishes a finding only when it saw the
+		// activity again, which the person who released it should know.
+		rep.Decision = report.Notify
+		rep.Reason = fmt.Sprintf("released by a person at %s; re-publication ignored: finding %s was released, nothing changed (%s)",
+			out.Tags[contract.TagReleasedAt], findingIDOf(rep), rep.Reason)
 	case out.AlreadyContained:
 		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
 	case out.NotFound:
@@ -305,7 +318,7 @@ func (h *Handler) markReport(ctx context.Context, rep *report.Report, prior map[
 
 // storeReport keeps the final report beside the evidence: it records what was
 // changed (groups, ACL entries) for whoever undoes the containment.
-func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
+func (h *Handler) storeReport(ctx context.Context, rep *report.Report, key string) error {
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
 	var body []byte
 	if err == nil {
@@ -314,7 +327,7 @@ func (h *Handler) storeReport(ctx context.Context, rep *report.Report) error {
 	if err == nil {
 		sum := sha256.Sum256(body)
 		_, err = api.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rep.Evidence.Bucket),
-			Key:  aws.String(ReportKey(rep)),
+			Key:  aws.String(key),
 			Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
 			ChecksumAlgorithm: s3types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(b64(sum[:]))})
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/notify"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -181,6 +182,11 @@ func TestGoldenContainment(t *testing.T) {
 	}
 	for _, s := range e.w.Snapshots() {
 		names[aws.ToString(s.SnapshotId)] = "<snapshot of " + aws.ToString(s.VolumeId) + ">"
+	}
+	for _, tag := range e.w.Instance(victim).Tags {
+		if aws.ToString(tag.Key) == contract.TagEvidenceVersion {
+			names[aws.ToString(tag.Value)] = "<version of capture.json>"
+		}
 	}
 	for id, name := range names {
 		got = bytes.ReplaceAll(got, []byte(id), []byte(name))

@@ -203,6 +203,9 @@ func where(r *report.Report) string {
 }
 
 func headline(r *report.Report, status string) string {
+	if r.Kind == report.KindRelease {
+		return releaseHeadline(r, status)
+	}
 	who := "instance " + text(r.InstanceID, maxField)
 	switch {
 	case len(r.Instances) > 1:
@@ -349,6 +352,9 @@ func interfaces(r *report.Report) []string {
 // nextSteps says concretely what a human should do now. Commands only ever
 // carry ids that matched the EC2 id formats.
 func nextSteps(r *report.Report, status string) []string {
+	if r.Kind == report.KindRelease {
+		return releaseNextSteps(r, status)
+	}
 	id := r.InstanceID
 	if id == "" && len(r.Instances) == 1 {
 		id = r.Instances[0]

@@ -65,6 +65,9 @@ func (m Message) Size() int {
 // Status sums up a report in one word. A failed step wins over everything
 // else, because that is what an on-call filter must never miss.
 func Status(r *report.Report) string {
+	if r.Kind == report.KindRelease {
+		return releaseStatus(r)
+	}
 	switch {
 	case len(r.Failed()) > 0:
 		return StatusFailed

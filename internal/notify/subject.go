@@ -26,6 +26,9 @@ var stepNouns = map[string]string{
 // subject builds a printable-ASCII line under 100 characters. When it is too
 // long the finding type gives way first, so the verb and the instance stay.
 func subject(r *report.Report, status string) string {
+	if r.Kind == report.KindRelease {
+		return releaseSubject(r, status)
+	}
 	var head strings.Builder
 	if r.Finding != nil && r.Finding.Sample {
 		head.WriteString("[SAMPLE] ")

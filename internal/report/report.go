@@ -11,6 +11,9 @@ const (
 	Contain Decision = "contain"
 	Notify  Decision = "notify"
 	Ignore  Decision = "ignore"
+	// Release: the release function acted (or, in a dry run, planned). A
+	// refused release is Notify: nothing changed, the reason says why.
+	Release Decision = "release"
 )
 
 // Status is the outcome of one runbook step.
@@ -37,6 +40,24 @@ const (
 
 // StepNames lists the seven steps in runbook order.
 var StepNames = []string{StepCapture, StepProtect, StepIsolate, StepDetach, StepDeregister, StepSnapshot, StepTag}
+
+// Release step names, in the order the release function reports them.
+const (
+	StepEvidence        = "evidence"
+	StepSecurityGroups  = "security-groups"
+	StepIsolationGroups = "isolation-groups"
+	StepNetworkACL      = "network-acl"
+	StepAttributes      = "attributes"
+	StepCredentials     = "credentials"
+	StepAutoScaling     = "auto-scaling"
+	StepLoadBalancers   = "load-balancers"
+)
+
+// ReleaseStepNames lists the release steps in order: the evidence is
+// verified first, the release is recorded on the instance (StepTag), then
+// the containment is undone.
+var ReleaseStepNames = []string{StepEvidence, StepTag, StepSecurityGroups, StepIsolationGroups, StepNetworkACL,
+	StepAttributes, StepCredentials, StepAutoScaling, StepLoadBalancers}
 
 // Step is one runbook step's outcome.
 type Step struct {
@@ -80,6 +101,29 @@ type NACLEntry struct {
 	RuleNumber   int32  `json:"ruleNumber"`
 	Egress       bool   `json:"egress"`
 	CIDR         string `json:"cidr"`
+	// Added is true when this containment created the entry; false when the
+	// hard cut found it already there (an earlier attempt's, or an owner's
+	// rule). Release removes only entries recorded as added.
+	Added bool `json:"added,omitempty"`
+}
+
+// Requester is what is known of who asked for a release: never more than the
+// event or the request really tells.
+type Requester struct {
+	// Via is how the request came: "lambda-invoke" or "securityhub-action".
+	Via string `json:"via"`
+	// Stated is the requestedBy a manual request gave: the requester's word,
+	// not verified by AWS.
+	Stated string `json:"stated,omitempty"`
+	// Action is the Security Hub custom action's ARN, Account the account
+	// the event came from.
+	Action  string `json:"action,omitempty"`
+	Account string `json:"account,omitempty"`
+	// LambdaRequestID ties the invocation to the function's logs and, when
+	// Lambda data events are logged, to CloudTrail's Invoke record.
+	LambdaRequestID string `json:"lambdaRequestId,omitempty"`
+	// Note says where the verified identity can be found.
+	Note string `json:"note"`
 }
 
 // Kind says which function wrote a report, and so which steps it holds.
@@ -121,6 +165,12 @@ type Report struct {
 	// member role could not be assumed: nothing was done (metric
 	// MemberRoleMissing, and its alarm).
 	MemberRoleMissing int `json:"memberRoleMissing,omitempty"`
+	// Release reports: who asked, whether reattaching to the Auto Scaling
+	// group and load balancers was asked for, and whether a release of a
+	// released instance found nothing left to do.
+	RequestedBy     *Requester `json:"requestedBy,omitempty"`
+	Reattach        bool       `json:"reattach,omitempty"`
+	AlreadyReleased bool       `json:"alreadyReleased,omitempty"`
 }
 
 // Step returns the named step, or nil.

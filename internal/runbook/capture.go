@@ -27,15 +27,17 @@ import (
 // facts are the reads of round trip 2, shared by the evidence and the steps
 // that act on them, so nothing is asked of AWS twice.
 type facts struct {
-	asg       *future[*asgtypes.AutoScalingInstanceDetails]
-	lbs       *future[lbMembership]
-	classic   *future[[]string]
-	rules     *future[[]ec2types.SecurityGroupRule]
-	volumes   *future[[]ec2types.Volume]
-	profile   *future[[]ec2types.IamInstanceProfileAssociation]
-	console   *future[string]
-	nacls     *future[[]ec2types.NetworkAcl]
-	snapshots *future[[]ec2types.Snapshot]
+	asg     *future[*asgtypes.AutoScalingInstanceDetails]
+	lbs     *future[lbMembership]
+	classic *future[[]string]
+	rules   *future[[]ec2types.SecurityGroupRule]
+	volumes *future[[]ec2types.Volume]
+	profile *future[[]ec2types.IamInstanceProfileAssociation]
+	console *future[string]
+	// attributes are the ones protect changes, read before it does.
+	attributes *future[InstanceAttributes]
+	nacls      *future[[]ec2types.NetworkAcl]
+	snapshots  *future[[]ec2types.Snapshot]
 	// claim is false when a concurrent invocation for the same instance
 	// claimed the snapshot first.
 	claim *future[bool]
@@ -116,6 +118,7 @@ func (r *run) gather(ctx context.Context) *facts {
 		}
 		return string(b), nil
 	})
+	f.attributes = async(func() (InstanceAttributes, error) { return r.readAttributes(ctx) })
 	f.nacls = async(func() ([]ec2types.NetworkAcl, error) {
 		if !r.opt.NACL {
 			return nil, nil
@@ -198,7 +201,12 @@ type Record struct {
 	Volumes            []ec2types.Volume                        `json:"volumes"`
 	InstanceProfile    []ec2types.IamInstanceProfileAssociation `json:"instanceProfileAssociations"`
 	ConsoleOutput      string                                   `json:"consoleOutput"`
-	Event              json.RawMessage                          `json:"event,omitempty"`
+	// Attributes are those protect changes, as they were before.
+	Attributes *InstanceAttributes `json:"attributes,omitempty"`
+	// NetworkACLs are the network ACLs of the instance's VPCs before the hard
+	// cut (sg+nacl only): release removes no entry that was already there.
+	NetworkACLs []ec2types.NetworkAcl `json:"networkAcls,omitempty"`
+	Event       json.RawMessage       `json:"event,omitempty"`
 	// Gaps names every part that could not be read, with the reason.
 	Gaps map[string]string `json:"gaps,omitempty"`
 }
@@ -245,6 +253,15 @@ func (r *run) capture(ctx context.Context, f *facts) captured {
 	gap("volumes", err)
 	rec.InstanceProfile, err = f.profile.wait()
 	gap("instanceProfile", err)
+	if attrs, err := f.attributes.wait(); err != nil {
+		gap("attributes", err)
+	} else {
+		rec.Attributes = &attrs
+	}
+	if r.opt.NACL {
+		rec.NetworkACLs, err = f.nacls.wait()
+		gap("networkAcls", err)
+	}
 	rec.ConsoleOutput, err = f.console.wait()
 	// Console output is best effort: many instances have none, and it is not
 	// needed to undo anything.
@@ -267,7 +284,8 @@ func (r *run) capture(ctx context.Context, f *facts) captured {
 	}
 	// The first attempt's record is the pre-change one: a retry never
 	// overwrites it, and keeps its own (post-change) record beside it.
-	_, err = r.putEvidence(ctx, ev.Key, body, sum[:], true)
+	put, err := r.putEvidence(ctx, ev.Key, body, sum[:], true)
+	preChange := err == nil
 	if hasCode(err, "PreconditionFailed") {
 		first := ev.Key
 		ev.Key = r.evidenceKey("capture-" + r.now.Format("20060102T150405.000Z") + ".json")
@@ -278,11 +296,67 @@ func (r *run) capture(ctx context.Context, f *facts) captured {
 	if err != nil {
 		return captured{step: failed(report.StepCapture, "evidence read but not stored: "+detail, err, []string{action})}
 	}
+	actions := []string{action}
+	if preChange {
+		// Only the pre-change record is named on the instance: release
+		// restores from it and from nothing else.
+		tagged, err := r.tagEvidence(ctx, ev.SHA256, put.VersionId)
+		actions = append(actions, tagged)
+		if err != nil {
+			return captured{evidence: ev, step: report.Step{Name: report.StepCapture, Status: report.Failed, Error: "EvidenceNotTagged",
+				Message: err.Error(), Actions: actions,
+				Detail: "evidence stored, but its digest and version are not on the instance: the release function will refuse it; restore by hand from " + ev.Key}}
+		}
+	}
 	if len(rec.Gaps) > 0 {
 		return captured{evidence: ev, step: report.Step{Name: report.StepCapture, Status: report.Failed, Error: "Incomplete",
-			Message: fmt.Sprintf("parts not captured: %v", rec.Gaps), Detail: "evidence stored with gaps: " + detail, Actions: []string{action}}}
+			Message: fmt.Sprintf("parts not captured: %v", rec.Gaps), Detail: "evidence stored with gaps: " + detail, Actions: actions}}
 	}
-	return captured{evidence: ev, step: step(report.StepCapture, report.Done, []string{action}, "evidence stored: %s", detail)}
+	return captured{evidence: ev, step: step(report.StepCapture, report.Done, actions, "evidence stored: %s", detail)}
+}
+
+// tagEvidence records the stored record's SHA-256 and S3 version on the
+// instance, so release can load exactly that version and check it. A bucket
+// without versioning keeps one version, which S3 calls "null".
+func (r *run) tagEvidence(ctx context.Context, sha string, version *string) (string, error) {
+	v := aws.ToString(version)
+	if v == "" {
+		v = "null"
+	}
+	tags := map[string]string{contract.TagEvidenceSHA256: sha, contract.TagEvidenceVersion: v}
+	action := fmt.Sprintf("tag %s %s=%s %s=%s", r.inst.ID, contract.TagEvidenceSHA256, sha, contract.TagEvidenceVersion, v)
+	if _, err := r.api.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{r.inst.ID}, Tags: ec2Tags(tags)}); err != nil {
+		return action, fmt.Errorf("tagging %s with its evidence digest: %w", r.inst.ID, err)
+	}
+	return action, nil
+}
+
+// InstanceAttributes are the instance attributes protect changes, as they
+// were before it did. Nil means the attribute was not read.
+type InstanceAttributes struct {
+	DisableAPITermination *bool  `json:"disableApiTermination,omitempty"`
+	ShutdownBehavior      string `json:"instanceInitiatedShutdownBehavior,omitempty"`
+}
+
+// readAttributes asks for each attribute protect changes, one per call as
+// DescribeInstanceAttribute answers, both at once.
+func (r *run) readAttributes(ctx context.Context) (InstanceAttributes, error) {
+	var a InstanceAttributes
+	names := []ec2types.InstanceAttributeName{ec2types.InstanceAttributeNameDisableApiTermination, ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior}
+	errs := each(names, func(name ec2types.InstanceAttributeName) error {
+		out, err := r.api.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: aws.String(r.inst.ID), Attribute: name})
+		if err != nil {
+			return fmt.Errorf("reading %s of %s: %w", name, r.inst.ID, err)
+		}
+		switch {
+		case out.DisableApiTermination != nil:
+			a.DisableAPITermination = aws.Bool(aws.ToBool(out.DisableApiTermination.Value))
+		case out.InstanceInitiatedShutdownBehavior != nil:
+			a.ShutdownBehavior = aws.ToString(out.InstanceInitiatedShutdownBehavior.Value)
+		}
+		return nil
+	})
+	return a, joinErrs(errs)
 }
 
 func (r *run) evidenceKey(name string) string {

@@ -114,6 +114,19 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		// First swap: all traffic allowed both ways, so flows tracked under
 		// the owner's groups become untracked and die with the second swap.
 		first := each(todo, func(e eni) error { return r.setGroups(ctx, e.ID, g.allTraffic) })
+		if groupGone(first) {
+			// Deleted since it was looked up (a release deletes the groups
+			// no interface uses): find or make the pair again, now.
+			_, _ = verify.wait()
+			if g, err = r.regroup(ctx, vpc); err != nil {
+				final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
+				defer cancel()
+				restored := r.restore(final, todo, first, nil)
+				return fmt.Errorf("isolation groups of %s were deleted and could not be replaced; interfaces put back in their own groups (%s): %w", vpc, restored, err)
+			}
+			verify = async(func() (struct{}, error) { return struct{}{}, nil })
+			again(todo, first, func(e eni) error { return r.setGroups(ctx, e.ID, g.allTraffic) })
+		}
 		if _, err := verify.wait(); err != nil {
 			r.groups.forget(vpc)
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
@@ -135,6 +148,12 @@ func (r *run) isolate(ctx context.Context, prefetch *future[map[string]vpcGroups
 		final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSwapTimeout)
 		defer cancel()
 		second := each(todo, func(e eni) error { return r.setGroups(final, e.ID, g.isolation) })
+		if groupGone(second) {
+			if g2, err := r.regroup(final, vpc); err == nil {
+				again(todo, second, func(e eni) error { return r.setGroups(final, e.ID, g2.isolation) })
+				g = g2
+			}
+		}
 		if len(todo) > 0 {
 			answered := r.opt.Now()
 			lastSwap.Lock()
@@ -193,6 +212,42 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// groupGone reports whether a swap failed because its group no longer exists.
+func groupGone(errs []error) bool {
+	return slices.ContainsFunc(errs, func(err error) bool { return hasCode(err, "InvalidGroup.NotFound") })
+}
+
+// again repeats the swaps that failed because their group was gone, in place.
+func again(todo []eni, errs []error, swap func(eni) error) {
+	var redo []int
+	for k := range todo {
+		if hasCode(errs[k], "InvalidGroup.NotFound") {
+			redo = append(redo, k)
+		}
+	}
+	res := each(redo, func(k int) error { return swap(todo[k]) })
+	for i, k := range redo {
+		errs[k] = res[i]
+	}
+}
+
+// regroup replaces a VPC's remembered groups once a swap found one deleted:
+// it looks them up again, or creates them, and verifies the isolation group
+// before anything is moved to it.
+func (r *run) regroup(ctx context.Context, vpc string) (vpcGroups, error) {
+	r.groups.forget(vpc)
+	g, err := r.groupsFor(ctx, vpc, nil)
+	if err == nil && !g.verified {
+		err = r.emptyGroup(ctx, g.isolation)
+	}
+	if err != nil {
+		r.groups.forget(vpc)
+		return g, fmt.Errorf("replacing the isolation groups of %s: %w", vpc, err)
+	}
+	g.verified = true
+	return g, nil
 }
 
 func (r *run) setGroups(ctx context.Context, eniID string, groups ...string) error {
@@ -404,7 +459,7 @@ func planDenies(acl ec2types.NetworkAcl, egress bool, cidrs []string) (present, 
 			return present, missing, fmt.Errorf("network ACL %s has no free rule number below its first ALLOW (%d) for %s", id, firstAllow, cidr)
 		}
 		used[next] = true
-		missing = append(missing, report.NACLEntry{NetworkACLID: id, RuleNumber: next, Egress: egress, CIDR: cidr})
+		missing = append(missing, report.NACLEntry{NetworkACLID: id, RuleNumber: next, Egress: egress, CIDR: cidr, Added: true})
 	}
 	return present, missing, nil
 }

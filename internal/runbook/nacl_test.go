@@ -68,7 +68,8 @@ func victimCIDRs(d awsfake.Demo) []string {
 	return out
 }
 
-// addedEntries lists the entries of acl that are not in before, as NACLEntry.
+// addedEntries lists the entries of acl that are not in before, as NACLEntry
+// (recorded as added: the run created them).
 func addedEntries(w *awsfake.World, acl string, before ec2types.NetworkAcl) []report.NACLEntry {
 	key := func(e ec2types.NetworkAclEntry) string {
 		return fmt.Sprint(aws.ToBool(e.Egress), aws.ToInt32(e.RuleNumber))
@@ -81,7 +82,7 @@ func addedEntries(w *awsfake.World, acl string, before ec2types.NetworkAcl) []re
 	for _, e := range w.NetworkACL(acl).Entries {
 		if !old[key(e)] {
 			out = append(out, report.NACLEntry{NetworkACLID: acl, RuleNumber: aws.ToInt32(e.RuleNumber), Egress: aws.ToBool(e.Egress),
-				CIDR: aws.ToString(e.CidrBlock) + aws.ToString(e.Ipv6CidrBlock) + "|" + string(e.RuleAction) + "|" + aws.ToString(e.Protocol)})
+				CIDR: aws.ToString(e.CidrBlock) + aws.ToString(e.Ipv6CidrBlock) + "|" + string(e.RuleAction) + "|" + aws.ToString(e.Protocol), Added: true})
 		}
 	}
 	return out
@@ -163,7 +164,7 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 		first     func(e *env)
 		wantAdded int
 	}{
-		{"first run complete but its tag failed", func(e *env) { e.w.FailNext("CreateTags", apiErr("RequestLimitExceeded")) }, 0},
+		{"first run complete but its tag failed", func(e *env) { e.w.FailAlways("CreateTags", "RequestLimitExceeded") }, 0},
 		{"first run missed one entry", func(e *env) { e.w.FailNext("CreateNetworkAclEntry", apiErr("RequestLimitExceeded")) }, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,10 +175,12 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 			before, shared := e.w.NetworkACL(acl), e.w.NetworkACL(e.d.NetworkACL)
 			tc.first(e)
 			first := e.contain()
+			e.w.FailAlways("CreateTags", "")
 			if got := tagsOf(e.w, e.d.Victim)[contract.TagStatus]; got == contract.StatusContained {
 				t.Fatalf("first run tagged the victim contained: the second run would not happen (%+v)", first.Steps)
 			}
 			e.w.ResetCalls()
+			midACL, midShared := e.w.NetworkACL(acl), e.w.NetworkACL(e.d.NetworkACL)
 
 			second := e.contain()
 
@@ -191,8 +194,14 @@ func TestHardCutRerunAddsNothingNew(t *testing.T) {
 			if len(added) != 4*len(e.d.VictimIPs) {
 				t.Errorf("%d entries added over two runs, want %d: %v", len(added), 4*len(e.d.VictimIPs), added)
 			}
+			// Only what the second run created is recorded as added by it;
+			// what the first made it found in place.
+			again := slices.Concat(addedEntries(e.w, acl, midACL), addedEntries(e.w, e.d.NetworkACL, midShared))
 			var recorded []report.NACLEntry
 			for _, a := range added {
+				a.Added = slices.ContainsFunc(again, func(x report.NACLEntry) bool {
+					return x.NetworkACLID == a.NetworkACLID && x.Egress == a.Egress && x.RuleNumber == a.RuleNumber
+				})
 				a.CIDR, _, _ = strings.Cut(a.CIDR, "|")
 				recorded = append(recorded, a)
 			}

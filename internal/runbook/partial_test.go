@@ -116,7 +116,9 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 		{op: "AuthorizeSecurityGroupIngress", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}},
 		{op: "ModifyNetworkInterfaceAttribute", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}},
 		{op: "DescribeSecurityGroupRules", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded", report.StepCapture: "Incomplete"}},
-		{op: "DescribeNetworkAcls", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded"}, sgIsolated: true},
+		// The pre-change ACLs are part of the evidence (release checks against them).
+		{op: "DescribeNetworkAcls", code: "RequestLimitExceeded", failed: map[string]string{report.StepIsolate: "RequestLimitExceeded", report.StepCapture: "Incomplete"}, sgIsolated: true},
+		{op: "DescribeInstanceAttribute", code: "RequestLimitExceeded", failed: map[string]string{report.StepCapture: "Incomplete"}},
 		// A quota a retry cannot lift: reported, not retried.
 		{op: "CreateNetworkAclEntry", code: "NetworkAclEntryLimitExceeded", failed: map[string]string{report.StepIsolate: "NetworkAclEntryLimitExceeded"}, sgIsolated: true, permanent: true},
 		{op: "DescribeAutoScalingInstances", code: "Throttling", failed: map[string]string{report.StepDetach: "Throttling", report.StepCapture: "Incomplete"}},
@@ -132,7 +134,8 @@ func TestOneFailingOperationNeverStopsTheIndependentSteps(t *testing.T) {
 		{op: "PutObject", code: "ServiceUnavailable", failed: map[string]string{report.StepCapture: "ServiceUnavailable"}},
 		{op: "DescribeSnapshots", code: "RequestLimitExceeded", failed: map[string]string{report.StepSnapshot: "RequestLimitExceeded"}},
 		{op: "CreateSnapshots", code: "IncorrectState", failed: map[string]string{report.StepSnapshot: "IncorrectState"}},
-		{op: "CreateTags", code: "RequestLimitExceeded", failed: map[string]string{report.StepTag: "RequestLimitExceeded"}},
+		// The evidence is stored, but not named on the instance.
+		{op: "CreateTags", code: "RequestLimitExceeded", failed: map[string]string{report.StepTag: "RequestLimitExceeded", report.StepCapture: "EvidenceNotTagged"}},
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			e := newEnv(t)

@@ -61,6 +61,9 @@ func (r *run) protect(ctx context.Context, f *facts) report.Step {
 		if c.in.BlockDeviceMappings != nil {
 			// Let the evidence read the volumes' delete-on-termination first.
 			_, _ = f.volumes.wait()
+		} else {
+			// And the attributes, which release puts back as they were.
+			_, _ = f.attributes.wait()
 		}
 		c.in.DryRun = aws.Bool(r.t.DryRun)
 		_, err := r.api.EC2.ModifyInstanceAttribute(ctx, c.in)

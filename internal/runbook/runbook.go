@@ -44,6 +44,9 @@ type Target struct {
 	FindingType string
 	Reason      string
 	DryRun      bool
+	// FromGuardDuty is set for GuardDuty's own events (not a person's
+	// request): their re-publications after a release are ignored.
+	FromGuardDuty bool
 	// Event is the raw event, kept with the evidence.
 	Event []byte
 }
@@ -59,6 +62,9 @@ type Outcome struct {
 	Exempt bool
 	// NotFound is set when the instance does not exist in this account and Region.
 	NotFound bool
+	// Released is set when a GuardDuty finding the instance was released
+	// from came again: nothing was changed.
+	Released bool
 	// IsolationFailed tells the caller to let Lambda retry.
 	IsolationFailed bool
 	// Incomplete is set when the instance is isolated but a step failed in a
@@ -131,6 +137,11 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	if v := inst.Tags[contract.TagExempt]; v == "true" {
 		return Outcome{Exempt: true, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "instance is exempt (%s=true): nothing captured or changed", contract.TagExempt),
 			report.Skipped, "instance is exempt: nothing changed")}
+	}
+	if releasedRepublication(inst, t) {
+		return Outcome{Released: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+			"released by a person at %s (%s): re-publication of finding %s ignored", inst.Tags[contract.TagReleasedAt], inst.Tags[contract.TagReleasedBy], t.FindingID),
+			report.Skipped, "released by a person: nothing changed")}
 	}
 	if inst.contained() {
 		return Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,

@@ -54,12 +54,12 @@ func run(out string) error {
 		return fmt.Errorf("reading the EC2 serializers: %w", err)
 	}
 	s3Ops := methodNames(reflect.TypeFor[awsapi.S3]())
-	s3, err := loadS3(s3Mod.dir, s3Ops)
+	s3, s3Docs, err := loadS3(s3Mod.dir, s3Ops)
 	if err != nil {
 		return fmt.Errorf("reading the S3 serializers: %w", err)
 	}
 
-	src, err := render(ec2Mod, s3Mod, ec2, s3)
+	src, err := render(ec2Mod, s3Mod, ec2, s3, s3Docs)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func loadEC2(dir string, ops []string) (*ec2Table, error) {
 		return nil, err
 	}
 	t := &ec2Table{Shapes: map[string]*shape{}}
-	w := &ec2Walker{ser: ser, des: des, t: t, seen: map[string]bool{}}
+	w := &ec2Walker{ser: ser, des: des, t: t, seen: map[string]bool{}, desPrefix: "awsEc2query_deserializeDocument"}
 	for _, op := range ops {
 		hs := ser["*awsEc2query_serializeOp"+op+".HandleSerialize"]
 		if hs == nil {
@@ -175,6 +175,9 @@ type ec2Walker struct {
 	ser, des map[string]*ast.FuncDecl
 	t        *ec2Table
 	seen     map[string]bool
+	// desPrefix names the protocol's nested document deserializers
+	// (EC2 query's, or REST-XML's for S3 response documents).
+	desPrefix string
 }
 
 func (w *ec2Walker) shape(typ string) *shape {
@@ -296,7 +299,7 @@ func (w *ec2Walker) desStruct(name string) error {
 		if f := timeFormat(cc); f != "" {
 			m.Time = f
 		}
-		for _, callee := range calls(cc, "awsEc2query_deserializeDocument") {
+		for _, callee := range calls(cc, w.desPrefix) {
 			if strings.HasSuffix(callee, "Unwrapped") {
 				m.Flat = true
 			}
@@ -337,7 +340,7 @@ func (w *ec2Walker) desAny(name string) (string, error) {
 				return "", fmt.Errorf("%s: no item element", name)
 			}
 		}
-		for _, callee := range calls(fd.Body, "awsEc2query_deserializeDocument") {
+		for _, callee := range calls(fd.Body, w.desPrefix) {
 			nested, err := w.desAny(callee)
 			if err != nil {
 				return "", err
@@ -356,28 +359,35 @@ func (w *ec2Walker) desAny(name string) (string, error) {
 type restOp struct {
 	Name, Method, Path, Query string
 	Payload                   string
-	In, Out                   []binding
+	// OutPayload is the output field streamed as the response body
+	// (GetObject's Body); OutXML is set when the response body is an XML
+	// document, whose shapes go in the S3 shape table.
+	OutPayload string
+	OutXML     bool
+	In, Out    []binding
 }
 
 type binding struct {
 	Field, Header, Prefix, Label, Query, Time string
 }
 
-func loadS3(dir string, ops []string) ([]restOp, error) {
+func loadS3(dir string, ops []string) ([]restOp, *ec2Table, error) {
 	ser, err := parseFuncs(filepath.Join(dir, "serializers.go"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	des, err := parseFuncs(filepath.Join(dir, "deserializers.go"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	docs := &ec2Table{Shapes: map[string]*shape{}}
+	walker := &ec2Walker{des: des, t: docs, seen: map[string]bool{}, desPrefix: "awsRestxml_deserializeDocument"}
 	var out []restOp
 	for _, op := range ops {
 		r := restOp{Name: op}
 		hs := ser["*awsRestxml_serializeOp"+op+".HandleSerialize"]
 		if hs == nil {
-			return nil, fmt.Errorf("no serializer for %s", op)
+			return nil, nil, fmt.Errorf("no serializer for %s", op)
 		}
 		ast.Inspect(hs.Body, func(n ast.Node) bool {
 			switch n := n.(type) {
@@ -401,14 +411,14 @@ func loadS3(dir string, ops []string) ([]restOp, error) {
 			return true
 		})
 		if r.Method == "" || r.Path == "" {
-			return nil, fmt.Errorf("%s: no HTTP method or URI", op)
+			return nil, nil, fmt.Errorf("%s: no HTTP method or URI", op)
 		}
 		if hasBodyDocument(ser["awsRestxml_serializeOpDocument"+op+"Input"]) {
-			return nil, fmt.Errorf("%s: XML request documents are not modelled", op)
+			return nil, nil, fmt.Errorf("%s: XML request documents are not modelled", op)
 		}
 		in := ser["awsRestxml_serializeOpHttpBindings"+op+"Input"]
 		if in == nil {
-			return nil, fmt.Errorf("%s: no HTTP bindings serializer", op)
+			return nil, nil, fmt.Errorf("%s: no HTTP bindings serializer", op)
 		}
 		for _, st := range in.Body.List {
 			ifs, ok := st.(*ast.IfStmt)
@@ -444,7 +454,7 @@ func loadS3(dir string, ops []string) ([]restOp, error) {
 		}
 		outFn := des["awsRestxml_deserializeOpHttpBindings"+op+"Output"]
 		if outFn == nil {
-			return nil, fmt.Errorf("%s: no HTTP bindings deserializer", op)
+			return nil, nil, fmt.Errorf("%s: no HTTP bindings deserializer", op)
 		}
 		for _, st := range outFn.Body.List {
 			ifs, ok := st.(*ast.IfStmt)
@@ -466,12 +476,41 @@ func loadS3(dir string, ops []string) ([]restOp, error) {
 			}
 			r.Out = append(r.Out, binding{Field: field, Header: header, Time: timeFormat(ifs.Body)})
 		}
-		if hasBodyDocument(des["awsRestxml_deserializeOpDocument"+op+"Output"]) {
-			return nil, fmt.Errorf("%s: XML response documents are not modelled", op)
+		if doc := des["awsRestxml_deserializeOpDocument"+op+"Output"]; doc != nil {
+			if field := streamedBody(doc); field != "" {
+				r.OutPayload = field
+			} else {
+				walker.shape(op + "Output")
+				if err := walker.desStruct(doc.Name.Name); err != nil {
+					return nil, nil, fmt.Errorf("%s: reading the response document: %w", op, err)
+				}
+				r.OutXML = true
+			}
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, docs, nil
+}
+
+// streamedBody recognizes a response document that is the raw body
+// (`v.Body = body`) and returns the field it fills.
+func streamedBody(fd *ast.FuncDecl) string {
+	field := ""
+	ast.Inspect(fd.Body, func(n ast.Node) bool {
+		a, ok := n.(*ast.AssignStmt)
+		if !ok || len(a.Lhs) != 1 || len(a.Rhs) != 1 {
+			return field == ""
+		}
+		sel, ok := a.Lhs[0].(*ast.SelectorExpr)
+		rhs, rok := a.Rhs[0].(*ast.Ident)
+		if ok && rok && rhs.Name == "body" {
+			if id, ok := sel.X.(*ast.Ident); ok && id.Name == "v" {
+				field = sel.Sel.Name
+			}
+		}
+		return field == ""
+	})
+	return field
 }
 
 func hasBodyDocument(fd *ast.FuncDecl) bool { return fd != nil }
@@ -623,7 +662,7 @@ func stringArgAfter(fd *ast.FuncDecl, key string) string {
 
 // --- output ----------------------------------------------------------------
 
-func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp) ([]byte, error) {
+func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp, s3Docs *ec2Table) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "// Code generated by internal/awssim/gen from %s %s and %s %s; DO NOT EDIT.\n\n",
 		ec2Mod.path, ec2Mod.version, s3Mod.path, s3Mod.version)
@@ -631,58 +670,25 @@ func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp) ([]byte, error) {
 	b.WriteString("import (\n\t\"reflect\"\n\n")
 	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/ec2\"\n")
 	b.WriteString("\tec2types \"github.com/aws/aws-sdk-go-v2/service/ec2/types\"\n")
-	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/s3\"\n)\n\n")
+	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/s3\"\n")
+	b.WriteString("\ts3types \"github.com/aws/aws-sdk-go-v2/service/s3/types\"\n)\n\n")
 
 	fmt.Fprintf(&b, "const ec2Version = %q\n\n", ec2.Version)
 
 	b.WriteString("// ec2Shapes holds, for every shape the awsapi.EC2 operations send or\n")
 	b.WriteString("// receive, the EC2 query key and XML element name of each Go field.\n")
-	b.WriteString("var ec2Shapes = []wireShape{\n")
-	names := make([]string, 0, len(ec2.Shapes))
-	for n := range ec2.Shapes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		s := ec2.Shapes[n]
-		goType := "ec2." + n
-		if t, ok := strings.CutPrefix(n, "types."); ok {
-			goType = "ec2types." + t
-		}
-		fmt.Fprintf(&b, "\t{Type: reflect.TypeFor[%s](), Members: []wireMember{\n", goType)
-		fields := make([]string, 0, len(s.Members))
-		for f := range s.Members {
-			fields = append(fields, f)
-		}
-		sort.Strings(fields)
-		for _, f := range fields {
-			m := s.Members[f]
-			fmt.Fprintf(&b, "\t\t{Field: %q", m.Field)
-			if m.Query != "" {
-				fmt.Fprintf(&b, ", Query: %q", m.Query)
-			}
-			if m.XML != "" {
-				fmt.Fprintf(&b, ", XML: %q", m.XML)
-			}
-			if m.Item != "" {
-				fmt.Fprintf(&b, ", Item: %q", m.Item)
-			}
-			if m.Flat {
-				b.WriteString(", Flat: true")
-			}
-			if m.Time != "" {
-				fmt.Fprintf(&b, ", Time: %q", m.Time)
-			}
-			b.WriteString("},\n")
-		}
-		b.WriteString("\t}},\n")
-	}
-	b.WriteString("}\n\n")
+	writeShapes(&b, "ec2Shapes", "ec2", ec2)
+	b.WriteString("// s3Shapes holds, for every shape of the XML documents the awsapi.S3\n")
+	b.WriteString("// operations answer with, the XML element name of each Go field.\n")
+	writeShapes(&b, "s3Shapes", "s3", s3Docs)
 
 	b.WriteString("// s3Ops holds the HTTP bindings of the awsapi.S3 operations.\n")
 	b.WriteString("var s3Ops = []restOp{\n")
 	for _, op := range s3 {
 		fmt.Fprintf(&b, "\t{Name: %q, Method: %q, Path: %q, Query: %q, Payload: %q,\n", op.Name, op.Method, op.Path, op.Query, op.Payload)
+		if op.OutPayload != "" || op.OutXML {
+			fmt.Fprintf(&b, "\t\tOutPayload: %q, OutXML: %v,\n", op.OutPayload, op.OutXML)
+		}
 		fmt.Fprintf(&b, "\t\tInput: reflect.TypeFor[s3.%sInput](), Output: reflect.TypeFor[s3.%sOutput](),\n", op.Name, op.Name)
 		writeBindings(&b, "In", op.In)
 		writeBindings(&b, "Out", op.Out)
@@ -695,6 +701,52 @@ func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp) ([]byte, error) {
 		return nil, fmt.Errorf("formatting the generated code: %w", err)
 	}
 	return src, nil
+}
+
+// writeShapes writes one table of wire shapes; pkg is the SDK package the
+// operation shapes belong to (its types are in <pkg>types).
+func writeShapes(b *bytes.Buffer, name, pkg string, t *ec2Table) {
+	fmt.Fprintf(b, "var %s = []wireShape{\n", name)
+	names := make([]string, 0, len(t.Shapes))
+	for n := range t.Shapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := t.Shapes[n]
+		goType := pkg + "." + n
+		if typ, ok := strings.CutPrefix(n, "types."); ok {
+			goType = pkg + "types." + typ
+		}
+		fmt.Fprintf(b, "\t{Type: reflect.TypeFor[%s](), Members: []wireMember{\n", goType)
+		fields := make([]string, 0, len(s.Members))
+		for f := range s.Members {
+			fields = append(fields, f)
+		}
+		sort.Strings(fields)
+		for _, f := range fields {
+			m := s.Members[f]
+			fmt.Fprintf(b, "\t\t{Field: %q", m.Field)
+			if m.Query != "" {
+				fmt.Fprintf(b, ", Query: %q", m.Query)
+			}
+			if m.XML != "" {
+				fmt.Fprintf(b, ", XML: %q", m.XML)
+			}
+			if m.Item != "" {
+				fmt.Fprintf(b, ", Item: %q", m.Item)
+			}
+			if m.Flat {
+				b.WriteString(", Flat: true")
+			}
+			if m.Time != "" {
+				fmt.Fprintf(b, ", Time: %q", m.Time)
+			}
+			b.WriteString("},\n")
+		}
+		b.WriteString("\t}},\n")
+	}
+	b.WriteString("}\n\n")
 }
 
 func writeBindings(b *bytes.Buffer, name string, bs []binding) {
