@@ -53,6 +53,7 @@ type World struct {
 	published  []Message
 	buckets    store[string]
 	objects    store[*Object]
+	tables     store[*table]
 }
 
 // New returns an empty world for one account and Region.
@@ -87,6 +88,7 @@ func (w *World) Clients() awsapi.Clients {
 		ELBV2:       &ELBV2{w: w},
 		SNS:         &SNS{w: w},
 		S3:          &S3{w: w},
+		DynamoDB:    &DynamoDB{w: w},
 	}
 }
 
@@ -98,6 +100,7 @@ var (
 	_ awsapi.ELBV2       = (*ELBV2)(nil)
 	_ awsapi.SNS         = (*SNS)(nil)
 	_ awsapi.S3          = (*S3)(nil)
+	_ awsapi.DynamoDB    = (*DynamoDB)(nil)
 	_ awsapi.STS         = (*STS)(nil)
 )
 

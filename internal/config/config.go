@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
@@ -21,6 +22,12 @@ type Config struct {
 	Isolation      string
 	// AccountID is the account the function runs in; empty means "ask STS".
 	AccountID string
+	// GuardTable is the blast-radius guard's DynamoDB table; at most
+	// MaxAutomatic automatic containments per account and Region in any
+	// GuardWindow.
+	GuardTable   string
+	MaxAutomatic int
+	GuardWindow  time.Duration
 }
 
 // NACL reports whether the network-ACL hard cut is on.
@@ -30,12 +37,14 @@ var (
 	topicARN  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	accountID = regexp.MustCompile(`^\d{12}$`)
+	tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 )
 
 // FromEnv reads and validates the configuration. Every problem is reported at
 // once, each naming the variable, so a bad deployment fails with one clear message.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4}
+	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4,
+		MaxAutomatic: contract.DefaultMaxAutomaticContainments, GuardWindow: contract.DefaultGuardWindowMinutes * time.Minute}
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -91,6 +100,29 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AccountID = v
 	}
+	c.GuardTable = strings.TrimSpace(getenv(contract.EnvGuardTable))
+	switch {
+	case c.GuardTable == "":
+		bad(contract.EnvGuardTable, "required: the DynamoDB table of the blast-radius guard (no automatic containment without it)")
+	case !tableName.MatchString(c.GuardTable):
+		bad(contract.EnvGuardTable, "%q is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", c.GuardTable)
+	}
+	positive := func(name string, limit int, dst *int) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > limit {
+			bad(name, "%q is not a whole number from 1 to %d", v, limit)
+			return
+		}
+		*dst = n
+	}
+	positive(contract.EnvMaxAutomaticContainment, contract.MaxAutomaticContainmentsLimit, &c.MaxAutomatic)
+	minutes := int(c.GuardWindow / time.Minute)
+	positive(contract.EnvGuardWindowMinutes, contract.GuardWindowMinutesLimit, &minutes)
+	c.GuardWindow = time.Duration(minutes) * time.Minute
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}

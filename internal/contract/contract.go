@@ -13,7 +13,36 @@ const (
 	EnvNotifyMinSeverity  = "FIREBREAK_NOTIFY_MIN_SEVERITY"
 	EnvIsolation          = "FIREBREAK_ISOLATION"
 	EnvAccountID          = "FIREBREAK_ACCOUNT_ID"
+	// The blast-radius guard: its DynamoDB table (in the function's own
+	// account and Region), and at most that many automatic containments per
+	// account and Region in any window of that many minutes.
+	EnvGuardTable              = "FIREBREAK_GUARD_TABLE"
+	EnvMaxAutomaticContainment = "FIREBREAK_MAX_AUTOMATIC_CONTAINMENTS"
+	EnvGuardWindowMinutes      = "FIREBREAK_GUARD_WINDOW_MINUTES"
 )
+
+// The guard table's key attributes and its TTL attribute. Every item's
+// partition key starts with its kind (see internal/guard), so new kinds of
+// item share the table without colliding.
+const (
+	GuardPartitionKey = "pk"
+	GuardSortKey      = "sk"
+	GuardTTLAttribute = "expiresAt"
+)
+
+// Defaults of the guard (cdk.json maxAutomaticContainments and
+// guardWindowMinutes), and the bounds both sides enforce.
+const (
+	DefaultMaxAutomaticContainments = 10
+	DefaultGuardWindowMinutes       = 60
+	MaxAutomaticContainmentsLimit   = 1000
+	GuardWindowMinutesLimit         = 10080 // one week
+)
+
+// AsyncRetryAttempts is how often Lambda retries a failed asynchronous
+// invocation (the stack's event invoke config): the handler publishes a
+// containment that stays partial only on the last attempt.
+const AsyncRetryAttempts = 2
 
 // Isolation modes (EnvIsolation).
 const (
@@ -75,6 +104,11 @@ const (
 	MetricFindingAge      = "FindingAgeSeconds"
 	MetricAWSCalls        = "AwsCalls"
 	MetricDrift           = "DriftRepaired"
+
+	// MetricDimensionFunction is the one dimension the metrics carry: the
+	// function's name (AWS_LAMBDA_FUNCTION_NAME), so each stack's alarms read
+	// their own function's figures.
+	MetricDimensionFunction = "FunctionName"
 )
 
 // Values of TagRole, and the names of the groups they mark (one pair per VPC).

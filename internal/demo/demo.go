@@ -64,6 +64,8 @@ func Config(d awsfake.Demo, getenv func(string) string) (config.Config, error) {
 			return d.Topic
 		case "FIREBREAK_EVIDENCE_BUCKET":
 			return d.Bucket
+		case "FIREBREAK_GUARD_TABLE":
+			return d.GuardTable
 		}
 		return ""
 	})

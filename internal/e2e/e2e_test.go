@@ -19,12 +19,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
 	"github.com/firebreak-ir/firebreak/internal/contract"
+	"github.com/firebreak-ir/firebreak/internal/dynalite"
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
@@ -40,6 +42,11 @@ const (
 
 // bins are built once for every test: compiling is most of the cost.
 var bins e2e.Binaries
+
+// guardDB is the real DynamoDB implementation (dynalite) the function's
+// guard table lives in (AWS_ENDPOINT_URL_DYNAMODB), one table per test;
+// every other service is the simulator.
+var guardDB *dynalite.Server
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -58,6 +65,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if guardDB, err = dynalite.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer guardDB.Close()
 	return m.Run()
 }
 
@@ -67,6 +79,11 @@ type env struct {
 	t *testing.T
 	w *e2e.World
 	f *e2e.Function
+	// guard is a client of the dynalite the function's guard table is in.
+	guard *dynamodb.Client
+	table string
+	// cfg is the function's configuration, for more environments.
+	cfg e2e.FunctionConfig
 }
 
 type setup struct {
@@ -74,6 +91,8 @@ type setup struct {
 	askSTS  bool   // no FIREBREAK_ACCOUNT_ID: the function asks STS
 	simOpts []awssim.Option
 	vars    map[string]string
+	// guardTable overrides the guard table's name (a table that does not exist).
+	guardTable string
 }
 
 func start(t *testing.T, s setup) *env {
@@ -93,8 +112,17 @@ func start(t *testing.T, s setup) *env {
 	if s.askSTS {
 		cfg.AccountID = ""
 	}
-	cfg.Env = s.vars
 	e := &env{t: t, w: w}
+	var err2 error
+	if e.guard, cfg.GuardTable, err2 = guardDB.NewGuardTable(ctx); err2 != nil {
+		t.Fatal(err2)
+	}
+	cfg.DynamoDBEndpoint = guardDB.Endpoint
+	if s.guardTable != "" {
+		cfg.GuardTable = s.guardTable
+	}
+	cfg.Env = s.vars
+	e.table, e.cfg = cfg.GuardTable, cfg
 	e.f = e.newFunction(ctx, cfg)
 	return e
 }
@@ -370,7 +398,7 @@ func TestRedelivery(t *testing.T) {
 			before := e.state()
 			f := e.f
 			if tc.coldEnv {
-				f = e.newFunction(context.Background(), e.w.FunctionConfig())
+				f = e.newFunction(context.Background(), e.cfg)
 			}
 			e.w.Sim.ResetStats()
 
@@ -620,7 +648,7 @@ func TestMeasureColdStart(t *testing.T) {
 	e := start(t, setup{})
 	ctx := context.Background()
 	ignored := events.Must("guardduty-cloudtrail-api-call.json")
-	cs, err := e2e.MeasureColdStart(ctx, bins, e.w.FunctionConfig(), ignored, 3)
+	cs, err := e2e.MeasureColdStart(ctx, bins, e.cfg, ignored, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +674,7 @@ func TestMeasureColdStart(t *testing.T) {
 		{"no runs", ignored, 0, "runs must be at least 1"},
 		{"a payload the function refuses", []byte(`{"hello":"world"}`), 2, "cold start 1"},
 	} {
-		if _, err := e2e.MeasureColdStart(ctx, bins, e.w.FunctionConfig(), tc.payload, tc.runs); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := e2e.MeasureColdStart(ctx, bins, e.cfg, tc.payload, tc.runs); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
 		}
 	}

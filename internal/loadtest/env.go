@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/handler"
+	"github.com/firebreak-ir/firebreak/internal/ledger"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -28,6 +29,9 @@ const (
 	FunctionTimeout     = 5 * time.Minute
 	runbookRetryBase    = 500 * time.Millisecond
 	snapshotRateBackoff = 15 * time.Second
+	guardLease          = 20 * time.Second
+	guardPoll           = 100 * time.Millisecond
+	reportLease         = 30 * time.Second
 )
 
 // Function is what every execution environment of the function shares:
@@ -86,6 +90,9 @@ func (f Function) NewEnvironment() *Environment {
 	h := handler.New(f.Config, awsclient.New(cfg, f.Config.AccountID), log, handler.WithRunbookOptions(func(o *runbook.Options) {
 		o.RetryBase = f.scaled(runbookRetryBase)
 		o.SnapshotBackoff = f.scaled(snapshotRateBackoff)
+	}), handler.WithLedgerTimings(handler.LedgerTimings{
+		Guard:       ledger.GuardOptions{Lease: f.scaled(guardLease), Poll: f.scaled(guardPoll)},
+		ReportLease: f.scaled(reportLease),
 	}))
 	return &Environment{fn: f, handler: h, http: hc}
 }

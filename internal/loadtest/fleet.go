@@ -19,6 +19,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Account and Region of the simulated account: those of the sample events.
@@ -52,6 +53,7 @@ type Fleet struct {
 	Bystanders []string
 	Topic      string
 	Bucket     string
+	GuardTable string
 }
 
 // FleetSpec sizes a fleet.
@@ -60,6 +62,17 @@ type FleetSpec struct {
 	Bystanders int
 	// Seed makes the layout (interfaces, volumes, memberships) reproducible.
 	Seed uint64
+	// GuardCap is the function's maxAutomaticContainments; 0 means the
+	// largest allowed, so the guard never holds a scenario back that is not
+	// about the guard.
+	GuardCap int
+}
+
+func (s FleetSpec) guardCap() int {
+	if s.GuardCap == 0 {
+		return contract.MaxAutomaticContainmentsLimit
+	}
+	return s.GuardCap
 }
 
 // NewFleet seeds a world: two VPCs (one dual-stack) of two subnets each,
@@ -189,6 +202,8 @@ func NewFleet(spec FleetSpec) *Fleet {
 	f.Topic = w.AddTopic("firebreak-reports")
 	f.Bucket = "firebreak-evidence-" + Account
 	w.AddBucket(f.Bucket)
+	f.GuardTable = "firebreak-guard"
+	w.AddGuardTable(f.GuardTable)
 	return f
 }
 

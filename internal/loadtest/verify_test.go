@@ -21,7 +21,7 @@ import (
 // HTTP): what is under test here is Inspect, not the wire.
 func containInProcess(t *testing.T, f *Fleet, victims ...int) {
 	t.Helper()
-	env := map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket}
+	env := map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket, "FIREBREAK_GUARD_TABLE": f.GuardTable}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

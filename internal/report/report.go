@@ -2,7 +2,10 @@
 // event it handles. Field names and enum values are a contract: other tools parse them.
 package report
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Decision is what Firebreak decided to do with an event.
 type Decision string
@@ -109,8 +112,29 @@ type Report struct {
 	Evidence         *Evidence   `json:"evidence,omitempty"`
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
 	Steps            []Step      `json:"steps"`
-	StartedAt        time.Time   `json:"startedAt"`
-	FinishedAt       time.Time   `json:"finishedAt"`
+	// Guard is the blast-radius guard's answer (containments only).
+	Guard *Guard `json:"guard,omitempty"`
+	// ManualRequest is the request that contains the instance by hand, ready
+	// to send, when the guard held an automatic containment back.
+	ManualRequest json.RawMessage `json:"manualRequest,omitempty"`
+	StartedAt     time.Time       `json:"startedAt"`
+	FinishedAt    time.Time       `json:"finishedAt"`
+}
+
+// Guard is what the blast-radius guard said. Outcome is one of taken,
+// already-counted, returned (taken, then given back: the run changed
+// nothing), held (over the cap: nothing changed), unavailable (the table
+// could not answer: nothing changed, Lambda retries), counted (a person's
+// request: recorded, never capped), would-take and would-hold (dry run).
+type Guard struct {
+	Outcome string `json:"outcome"`
+	// Count is the automatic containments in the window when the guard
+	// looked (this one included when taken); absent when unknown.
+	Count         *int   `json:"count,omitempty"`
+	Cap           int    `json:"cap"`
+	WindowMinutes int    `json:"windowMinutes"`
+	Error         string `json:"error,omitempty"`
+	Message       string `json:"message,omitempty"`
 }
 
 // Step returns the named step, or nil.

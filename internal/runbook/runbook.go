@@ -46,6 +46,10 @@ type Target struct {
 	DryRun      bool
 	// Event is the raw event, kept with the evidence.
 	Event []byte
+	// Gate, when set, is waited for once the live instance shows there is
+	// something to change, before the first change: an error stops the run
+	// with nothing changed (the blast-radius guard).
+	Gate func(context.Context) error
 }
 
 // Outcome is what the runbook did.
@@ -68,6 +72,8 @@ type Outcome struct {
 	Note string
 	// Tags are the instance's tags as read before any change.
 	Tags map[string]string
+	// Stopped is the gate's error: nothing was changed.
+	Stopped error
 }
 
 // Runbook runs containments in one account and Region. It is safe for
@@ -142,6 +148,12 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	if inst.State == "terminated" || inst.State == "shutting-down" {
 		return Outcome{Steps: r.allSteps(step(report.StepCapture, report.NotApplicable, nil, "instance is %s: nothing left to contain", inst.State),
 			report.NotApplicable, "instance is "+inst.State)}
+	}
+	if t.Gate != nil {
+		if err := t.Gate(ctx); err != nil {
+			return Outcome{Stopped: err, Tags: inst.Tags, Note: note, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "not captured: %v", err),
+				report.Skipped, "nothing changed: "+err.Error())}
+		}
 	}
 
 	// Round trip 2 onwards. Reads for the evidence run beside the changes that
