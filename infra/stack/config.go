@@ -33,6 +33,10 @@ const (
 	KeyReservedConcurrency   = "reservedConcurrency"
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
+	// The blast-radius guard: at most maxAutomaticContainments automatic
+	// containments per account and Region in any guardWindowMinutes.
+	KeyMaxAutomaticContainments = "maxAutomaticContainments"
+	KeyGuardWindowMinutes       = "guardWindowMinutes"
 )
 
 // Object Lock modes of the evidence bucket.
@@ -67,6 +71,10 @@ type Config struct {
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
+	// MaxAutomaticContainments and GuardWindowMinutes are the blast-radius
+	// guard's cap: a person's request is never capped.
+	MaxAutomaticContainments int
+	GuardWindowMinutes       int
 }
 
 // DefaultConfig returns the configuration used when the context says nothing.
@@ -82,6 +90,9 @@ func DefaultConfig() Config {
 		LogLevel:              "info",
 		ReservedConcurrency:   5,
 		SecurityHubAction:     true,
+
+		MaxAutomaticContainments: contract.DefaultMaxAutomaticContainments,
+		GuardWindowMinutes:       contract.DefaultGuardWindowMinutes,
 	}
 }
 
@@ -91,7 +102,7 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir,
+		KeyBootstrapDir, KeyMaxAutomaticContainments, KeyGuardWindowMinutes,
 	}
 }
 
@@ -157,6 +168,8 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyReservedConcurrency, func(v any) (err error) { c.ReservedConcurrency, err = toInt(v); return })
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
+	read(KeyMaxAutomaticContainments, func(v any) (err error) { c.MaxAutomaticContainments, err = toInt(v); return })
+	read(KeyGuardWindowMinutes, func(v any) (err error) { c.GuardWindowMinutes, err = toInt(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -213,6 +226,13 @@ func (c Config) Validate() error {
 	if c.ReservedConcurrency < 1 || c.ReservedConcurrency > 900 {
 		bad("context %s: %d is outside 1-900", KeyReservedConcurrency, c.ReservedConcurrency)
 	}
+	// The function refuses to start outside these (internal/config).
+	if c.MaxAutomaticContainments < 1 || c.MaxAutomaticContainments > contract.MaxAutomaticContainmentsLimit {
+		bad("context %s: %d is outside 1-%d", KeyMaxAutomaticContainments, c.MaxAutomaticContainments, contract.MaxAutomaticContainmentsLimit)
+	}
+	if c.GuardWindowMinutes < 1 || c.GuardWindowMinutes > contract.GuardWindowMinutesLimit {
+		bad("context %s: %d is outside 1-%d minutes", KeyGuardWindowMinutes, c.GuardWindowMinutes, contract.GuardWindowMinutesLimit)
+	}
 	return errors.Join(errs...)
 }
 
@@ -239,6 +259,15 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		contract.EnvContainMinSeverity: formatSeverity(c.ContainMinSeverity),
 		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
 		contract.EnvIsolation:          c.IsolationMode,
+	}
+}
+
+// GuardEnvironment is what the function reads of the blast-radius guard.
+func (c Config) GuardEnvironment(table string) map[string]string {
+	return map[string]string{
+		contract.EnvGuardTable:              table,
+		contract.EnvMaxAutomaticContainment: strconv.Itoa(c.MaxAutomaticContainments),
+		contract.EnvGuardWindowMinutes:      strconv.Itoa(c.GuardWindowMinutes),
 	}
 }
 

@@ -5,6 +5,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 
@@ -35,15 +36,19 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 	topic, topicKey := newReportTopic(stack, cfg)
 	bucket, evidenceKey := newEvidenceBucket(stack, cfg)
 	dlq := newFailureQueue(stack, "UndeliveredFindings")
+	table := newGuardTable(stack)
 	env := cfg.Environment(*topic.TopicArn(), *bucket.BucketName(), *stack.Account())
+	maps.Copy(env, cfg.GuardEnvironment(*table.TableName()))
 	fn, onFailure := newContainFunction(stack, cfg, props.FunctionDir, env, policyRefs{
 		topicArn:       *topic.TopicArn(),
+		guardTableArn:  *table.TableArn(),
 		topicKeyArn:    *topicKey.KeyArn(),
 		bucketArn:      *bucket.BucketArn(),
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
 	actionArn := newRules(stack, cfg, fn, dlq)
 	newAlarms(stack, fn, onFailure, dlq, topic)
+	newGuardAlarm(stack, fn, topic)
 
 	output := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{
