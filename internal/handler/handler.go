@@ -237,6 +237,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 		h.held(rep)
 		return out.Tags, nil
 	case out.Stopped != nil:
+		h.log.WarnContext(ctx, "blast-radius guard unavailable: nothing changed, Lambda retries", "instance", rep.InstanceID, "error", out.Stopped)
 		addReason(rep, fmt.Sprintf("not contained: the blast-radius guard could not answer (%s), so nothing was changed; Lambda retries", rep.Guard.Error))
 		return out.Tags, out.Stopped
 	}

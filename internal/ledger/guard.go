@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
@@ -38,8 +40,9 @@ import (
 // A crash between the hold and the slot leaves a hold without a slot: after
 // its lease (Lease) another invocation for the instance takes it over. A
 // crash (or an abandoned, late-landing write) after the slot leaves a slot
-// nobody gives back: one slot lost until it expires. Never more than Cap
-// tokens: each is one slot item's live holder.
+// nobody gives back: the instance's next take adopts it, and if no event for
+// that instance comes, one slot is lost until it expires. Never more than
+// Cap tokens: each is one slot item's live holder.
 type Guard struct {
 	t      table
 	cap    int
@@ -178,6 +181,16 @@ func (g *Guard) takeSlot(ctx context.Context, s Scope, i int, instance, caseID, 
 	return g.t.put(ctx, it, absentOrExpired(now))
 }
 
+// adopt makes slot i, held for the instance by another owner, this owner's.
+func (g *Guard) adopt(ctx context.Context, s Scope, i int, instance, from, to string) error {
+	_, err := g.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(g.t.name), Key: key(slotsKey(s), slotSK(i)),
+		UpdateExpression:          aws.String("SET #owner = :to"),
+		ConditionExpression:       aws.String("#owner = :from AND #instance = :instance"),
+		ExpressionAttributeNames:  map[string]string{"#owner": attrOwner, "#instance": attrInstance},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":to": str(to), ":from": str(from), ":instance": str(instance)}})
+	return err
+}
+
 func (g *Guard) giveSlot(ctx context.Context, s Scope, i int, owner string) error {
 	err := g.t.delete(ctx, key(slotsKey(s), slotSK(i)), ownedBy(owner))
 	if conditionFailed(err) {
@@ -294,12 +307,32 @@ var errGivenBack = errors.New("slot given back")
 func (g *Guard) contend(ctx context.Context, tok Token, caseID string, now time.Time, seen slots, tried int) (Token, error) {
 	s, instance, owner := tok.scope, tok.instance, tok.owner
 	for range g.cap + 2 {
-		// Only the hold's owner makes the instance's token: a slot another
-		// invocation wrote for it is one it is giving back.
 		if i, ok := seen.holding(instance, owner); ok {
 			// Our own write, answered as a failure after a lost response.
 			tok.Outcome, tok.Slot, tok.Count = Taken, i, seen.live()
 			return tok, nil
+		}
+		// A slot another invocation wrote for the instance is one it is giving
+		// back (it lost the hold to us) or one an abandoned take left behind:
+		// only the hold's owner makes the token, so it adopts the slot (the
+		// giver's delete, conditional on its ownership, then fails).
+		if i, ok := seen.holding(instance, ""); ok {
+			err := g.adopt(ctx, s, i, instance, seen.items[i].str(attrOwner), owner)
+			if err == nil {
+				tok.Outcome, tok.Slot, tok.Count = Taken, i, seen.live()
+				return tok, nil
+			}
+			if !conditionFailed(err) {
+				_ = g.dropHold(context.WithoutCancel(ctx), s, instance, owner)
+				tok.Outcome = Unavailable
+				return tok, wrap("adopting a guard slot", err)
+			}
+			if seen, err = g.readSlots(ctx, s, now); err != nil {
+				_ = g.dropHold(context.WithoutCancel(ctx), s, instance, owner)
+				tok.Outcome = Unavailable
+				return tok, err
+			}
+			continue
 		}
 		free := slices.DeleteFunc(seen.free(g.cap), func(i int) bool { return i == tried })
 		if len(free) == 0 {

@@ -407,3 +407,29 @@ func TestCode(t *testing.T) {
 		t.Errorf("Code = %q", got)
 	}
 }
+
+// A slot an abandoned take left for the instance (its write landed after the
+// take gave up) is adopted by the instance's next take, not lost: the
+// instance is contained, with no second token.
+func TestAbandonedSlotIsAdopted(t *testing.T) {
+	each(t, func(t *testing.T, b backend, _ *awsfake.World) {
+		ctx := context.Background()
+		g := b.guard(1)
+		now := b.clock.Now()
+		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(b.name), Item: map[string]ddbtypes.AttributeValue{
+			"pk": &ddbtypes.AttributeValueMemberS{Value: "slots#" + scope.Account + "#" + scope.Region},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: "slot#0000"}, "owner": &ddbtypes.AttributeValueMemberS{Value: "gone"},
+			"instance":  &ddbtypes.AttributeValueMemberS{Value: instance(1)},
+			"expiresAt": &ddbtypes.AttributeValueMemberN{Value: fmt.Sprint(now.Add(time.Hour).Unix())}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := g.Take(ctx, scope, instance(1), "case-1")
+		if err != nil || tok.Outcome != ledger.Taken || tok.Slot != 0 || tok.Count != 1 {
+			t.Fatalf("take = %+v, %v; want the left-behind slot adopted", tok, err)
+		}
+		if tok, err := g.Take(ctx, scope, instance(2), "case-2"); err != nil || tok.Outcome != ledger.Held {
+			t.Fatalf("another instance = %+v, %v; want held at the cap", tok, err)
+		}
+	})
+}
