@@ -12,6 +12,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/ledger"
 	"github.com/firebreak-ir/firebreak/internal/report"
+	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
 // ErrGuardUnavailable is returned when the blast-radius guard's table could
@@ -150,6 +151,18 @@ const (
 	outcomeGuardUnavailable = "guard-unavailable"
 )
 
+// onlyTransient reports whether every failed step failed on throttling, a
+// server error or a timeout: what Lambda's retry can fix.
+func onlyTransient(rep *report.Report) bool {
+	failed := rep.Failed()
+	for _, s := range failed {
+		if !runbook.Transient(s.Error) {
+			return false
+		}
+	}
+	return len(failed) > 0
+}
+
 func outcomeOf(rep *report.Report, runErr error) string {
 	switch {
 	case rep.DryRun:
@@ -173,11 +186,13 @@ func outcomeOf(rep *report.Report, runErr error) string {
 }
 
 // publishOnce publishes the report unless one with the same case and outcome
-// was published already. A containment left partial, or stopped because the
-// guard could not answer, is published only on Lambda's last attempt (events
-// from EventBridge are retried): the retry usually finishes it, and its
-// outcome is the one report. Without the table, it publishes every time. It
-// returns whether the report was published (or tried), and the publish error.
+// was published already. A containment left partial, stopped because the
+// guard could not answer, or whose isolation failed on throttling or server
+// errors alone is published only on Lambda's last attempt (events from
+// EventBridge are retried): the retry usually finishes it, and its outcome is
+// the one report. An isolation refused for good is published at once.
+// Without the table, it publishes every time. It returns whether the report
+// was published (or tried), and the publish error.
 func (h *Handler) publishOnce(ctx context.Context, rep *report.Report, runErr error) (bool, error) {
 	outcome := outcomeOf(rep, runErr)
 	log := h.log.With("instance", rep.InstanceID, "case", rep.CaseID, "outcome", outcome)
@@ -188,7 +203,8 @@ func (h *Handler) publishOnce(ctx context.Context, rep *report.Report, runErr er
 	key := ledger.ReportKey{Scope: ledger.Scope{Account: rep.AccountID, Region: rep.Region}, Instance: instance, Case: rep.CaseID, Outcome: outcome}
 	_, reports, err := h.ledger(ctx)
 	var claim *ledger.Claim
-	retried := outcome == outcomePartial || outcome == outcomeGuardUnavailable
+	retried := outcome == outcomePartial || outcome == outcomeGuardUnavailable ||
+		(outcome == outcomeIsolationFailed && onlyTransient(rep))
 	if err == nil && retried && rep.Source != finding.SourceManual {
 		n, aerr := reports.Attempt(ctx, key)
 		if aerr == nil && n <= contract.AsyncRetryAttempts {

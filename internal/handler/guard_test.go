@@ -266,3 +266,26 @@ func TestGuardUnavailableReportedByTheLastAttempt(t *testing.T) {
 		t.Errorf("published %d over the attempts, want 1", published)
 	}
 }
+
+// Isolation that failed on throttling alone is Lambda's to retry: reported
+// once, by the attempt that ends it. Refused for good, it is reported at once.
+func TestIsolationFailureReports(t *testing.T) {
+	e := newEnv(t, victim, nil)
+	e.w.FailAlways("ModifyNetworkInterfaceAttribute", "RequestLimitExceeded")
+	first := e.handle(events.Must(backdoor))
+	if !errors.Is(first.err, handler.ErrIsolationFailed) || len(first.published) != 0 {
+		t.Fatalf("throttled isolation: %v, %d published; want a retry and nothing published yet", first.err, len(first.published))
+	}
+	e.w.FailAlways("ModifyNetworkInterfaceAttribute", "")
+	retry := e.handle(events.Must(backdoor))
+	if retry.err != nil || len(retry.published) != 1 {
+		t.Fatalf("retry: %v, %d published; want the one contained report", retry.err, len(retry.published))
+	}
+
+	refused := newEnv(t, victim, nil)
+	refused.w.Deny("ModifyNetworkInterfaceAttribute")
+	dl := refused.handle(events.Must(backdoor))
+	if !errors.Is(dl.err, handler.ErrIsolationFailed) || len(dl.published) != 1 {
+		t.Fatalf("refused isolation: %v, %d published; want it reported at once", dl.err, len(dl.published))
+	}
+}

@@ -91,7 +91,9 @@ func (f Function) NewEnvironment() *Environment {
 		o.RetryBase = f.scaled(runbookRetryBase)
 		o.SnapshotBackoff = f.scaled(snapshotRateBackoff)
 	}), handler.WithLedgerTimings(handler.LedgerTimings{
-		Guard:       ledger.GuardOptions{Lease: f.scaled(guardLease), Poll: f.scaled(guardPoll)},
+		// A take's deadline stays in real time: it bounds the real latency of
+		// requests, which the host's load sets, not the time scale.
+		Guard:       ledger.GuardOptions{Lease: guardLease, Poll: f.scaled(guardPoll)},
 		ReportLease: f.scaled(reportLease),
 	}))
 	return &Environment{fn: f, handler: h, http: hc}

@@ -186,7 +186,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// retries is worth a Lambda retry: the status says "partial", so the retry
 	// is not taken for "already contained" and redoes what is missing.
 	incomplete := !iso.swapFailed && slices.ContainsFunc(steps, func(s report.Step) bool {
-		return s.Status == report.Failed && transient(s.Error)
+		return s.Status == report.Failed && Transient(s.Error)
 	})
 	if incomplete {
 		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
