@@ -111,15 +111,22 @@ func (gr *guardRun) gate(ctx context.Context) error {
 // the guard did.
 func (gr *guardRun) finish(ctx context.Context, h *Handler, rep *report.Report) {
 	<-gr.done
-	if gr.auto && !gr.waited.Load() && gr.err == nil {
-		if err := gr.g.Give(context.WithoutCancel(ctx), &gr.tok); err != nil {
-			// The token stays until it expires: one containment fewer allowed.
-			h.log.WarnContext(ctx, "could not give back the guard's token", "instance", rep.InstanceID, "error", err)
-			gr.err = fmt.Errorf("giving back the token: %w", err)
+	if gr.auto && !gr.waited.Load() {
+		// The run changed nothing: a token taken goes back, and any other
+		// answer (held, unavailable) held nothing back.
+		switch {
+		case gr.err == nil && gr.tok.Outcome == ledger.Taken:
+			if err := gr.g.Give(context.WithoutCancel(ctx), &gr.tok); err != nil {
+				// The token stays until it expires: one containment fewer allowed.
+				h.log.WarnContext(ctx, "could not give back the guard's token", "instance", rep.InstanceID, "error", err)
+				gr.err = fmt.Errorf("giving back the token: %w", err)
+			}
+		case gr.tok.Outcome != ledger.AlreadyCounted:
+			gr.tok.Outcome, gr.err = ledger.NotNeeded, nil
 		}
 	}
 	g := &report.Guard{Outcome: gr.tok.Outcome, Cap: h.cfg.MaxAutomatic, WindowMinutes: int(h.cfg.GuardWindow / time.Minute)}
-	if gr.tok.Outcome != ledger.Counted && gr.tok.Outcome != ledger.Unavailable {
+	if gr.tok.Outcome != ledger.Counted && gr.tok.Outcome != ledger.Unavailable && gr.tok.Outcome != ledger.NotNeeded {
 		n := gr.tok.Count
 		g.Count = &n
 	}

@@ -289,3 +289,20 @@ func TestIsolationFailureReports(t *testing.T) {
 		t.Fatalf("refused isolation: %v, %d published; want it reported at once", dl.err, len(dl.published))
 	}
 }
+
+// An instance already contained needs no token: a full guard holds nothing
+// back, and the report does not say it did.
+func TestGuardNotNeededForAContainedInstance(t *testing.T) {
+	e := newEnv(t, victim, map[string]string{contract.EnvMaxAutomaticContainment: "1"})
+	if dl := e.handle(events.Must(backdoor)); dl.err != nil {
+		t.Fatal(dl.err)
+	}
+	e.w.Advance(2 * time.Hour) // its token expired
+	e.fill(1)
+	dl := e.handle(edit(t, backdoor, func(ev map[string]any) { ev["detail"].(map[string]any)["id"] = "a-new-finding-for-the-instance" }))
+	rep := dl.only(t)
+	if dl.err != nil || !rep.AlreadyContained || rep.Decision != report.Contain || rep.Guard.Outcome != ledger.NotNeeded {
+		t.Fatalf("error %v, decision %s, already contained %v, guard %+v; want already contained, guard not needed",
+			dl.err, rep.Decision, rep.AlreadyContained, rep.Guard)
+	}
+}

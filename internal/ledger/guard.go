@@ -77,6 +77,9 @@ const (
 	Unavailable = "unavailable"
 	// Counted: a person's request, recorded, never capped.
 	Counted = "counted"
+	// NotNeeded: the run changed nothing, so the guard's answer (held, or
+	// none) held nothing back.
+	NotNeeded = "not-needed"
 	// WouldTake and WouldHold: a dry run's answer, from a read.
 	WouldTake = "would-take"
 	WouldHold = "would-hold"

@@ -124,8 +124,9 @@ type Report struct {
 // Guard is what the blast-radius guard said. Outcome is one of taken,
 // already-counted, returned (taken, then given back: the run changed
 // nothing), held (over the cap: nothing changed), unavailable (the table
-// could not answer: nothing changed, Lambda retries), counted (a person's
-// request: recorded, never capped), would-take and would-hold (dry run).
+// could not answer: nothing changed, Lambda retries), not-needed (the run
+// changed nothing, so no token was needed), counted (a person's request:
+// recorded, never capped), would-take and would-hold (dry run).
 type Guard struct {
 	Outcome string `json:"outcome"`
 	// Count is the automatic containments in the window when the guard
