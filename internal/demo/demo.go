@@ -153,6 +153,17 @@ func writeReport(out io.Writer, r *report.Report) {
 	if r.Evidence != nil {
 		fmt.Fprintf(out, "   evidence: s3://%s/%s sha256 %s\n", r.Evidence.Bucket, r.Evidence.Key, r.Evidence.SHA256)
 	}
+	if g := r.Guard; g != nil {
+		line := fmt.Sprintf("   guard:    %s (cap %d per %d min", g.Outcome, g.Cap, g.WindowMinutes)
+		if g.Count != nil {
+			line += fmt.Sprintf(", %d in the window", *g.Count)
+		}
+		line += ")"
+		if g.Error != "" {
+			line += " [" + g.Error + "]"
+		}
+		fmt.Fprintln(out, line)
+	}
 }
 
 // writeWorld shows the state of the world, read from the fake, not from the reports.
