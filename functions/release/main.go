@@ -20,7 +20,7 @@ import (
 func main() {
 	log := lambdacontext.NewLogger()
 	log.Debug("memory", "gc", gctune.ForLambda(os.Getenv))
-	cfg, err := config.FromEnv(os.Getenv)
+	cfg, err := config.ReleaseFromEnv(os.Getenv)
 	if err != nil {
 		log.Error("refusing to start", "error", err)
 		os.Exit(1)

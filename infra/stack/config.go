@@ -49,6 +49,11 @@ const (
 	// KeySecurityHubReleaseAction adds the Security Hub release action:
 	// off by default, since a release from the console reopens an instance.
 	KeySecurityHubReleaseAction = "securityHubReleaseAction"
+
+	// The blast-radius guard: at most maxAutomaticContainments automatic
+	// containments per account and Region in any guardWindowMinutes.
+	KeyMaxAutomaticContainments = "maxAutomaticContainments"
+	KeyGuardWindowMinutes       = "guardWindowMinutes"
 )
 
 // How the member stack reaches the member accounts (KeyMemberDeployment).
@@ -116,6 +121,10 @@ type Config struct {
 	// the latter to OrganizationalUnitIDs.
 	MemberDeployment      string
 	OrganizationalUnitIDs []string
+	// MaxAutomaticContainments and GuardWindowMinutes are the blast-radius
+	// guard's cap: a person's request is never capped.
+	MaxAutomaticContainments int
+	GuardWindowMinutes       int
 }
 
 // MultiAccount reports whether the function acts in member accounts.
@@ -139,6 +148,8 @@ func DefaultConfig() Config {
 		FindingAgeAlarmMinutes: 15,
 		MemberRoleName:         contract.DefaultMemberRole,
 		MemberDeployment:       MemberDeploymentCDK,
+		MaxAutomaticContainments: contract.DefaultMaxAutomaticContainments,
+		GuardWindowMinutes:       contract.DefaultGuardWindowMinutes,
 	}
 }
 
@@ -150,7 +161,7 @@ func ContextKeys() []string {
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
 		KeyBootstrapDir, KeyFindingAgeAlarm, KeySecurityHubReleaseAction,
 		KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
-		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs,
+		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs, KeyMaxAutomaticContainments, KeyGuardWindowMinutes,
 	}
 }
 
@@ -230,6 +241,8 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	})
 	read(KeyOrganizationalUnitIDs, func(v any) (err error) { c.OrganizationalUnitIDs, err = toStrings(v); return })
 	read(KeySecurityHubReleaseAction, func(v any) (err error) { c.SecurityHubReleaseAction, err = toBool(v); return })
+	read(KeyMaxAutomaticContainments, func(v any) (err error) { c.MaxAutomaticContainments, err = toInt(v); return })
+	read(KeyGuardWindowMinutes, func(v any) (err error) { c.GuardWindowMinutes, err = toInt(v); return })
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -292,6 +305,13 @@ func (c Config) Validate() error {
 		bad("context %s: %d is outside 1-120 minutes", KeyFindingAgeAlarm, c.FindingAgeAlarmMinutes)
 	}
 	errs = append(errs, c.validateOrganization()...)
+	// The function refuses to start outside these (internal/config).
+	if c.MaxAutomaticContainments < 1 || c.MaxAutomaticContainments > contract.MaxAutomaticContainmentsLimit {
+		bad("context %s: %d is outside 1-%d", KeyMaxAutomaticContainments, c.MaxAutomaticContainments, contract.MaxAutomaticContainmentsLimit)
+	}
+	if c.GuardWindowMinutes < 1 || c.GuardWindowMinutes > contract.GuardWindowMinutesLimit {
+		bad("context %s: %d is outside 1-%d minutes", KeyGuardWindowMinutes, c.GuardWindowMinutes, contract.GuardWindowMinutesLimit)
+	}
 	return errors.Join(errs...)
 }
 
@@ -328,6 +348,15 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		}
 	}
 	return env
+}
+
+// GuardEnvironment is what the function reads of the blast-radius guard.
+func (c Config) GuardEnvironment(table string) map[string]string {
+	return map[string]string{
+		contract.EnvGuardTable:              table,
+		contract.EnvMaxAutomaticContainment: strconv.Itoa(c.MaxAutomaticContainments),
+		contract.EnvGuardWindowMinutes:      strconv.Itoa(c.GuardWindowMinutes),
+	}
 }
 
 func formatSeverity(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

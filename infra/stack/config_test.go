@@ -5,7 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"maps"
+	"time"
+
 	"github.com/firebreak-ir/firebreak/infra/stack"
+	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
@@ -180,5 +184,20 @@ func TestEnvironmentIsWhatTheFunctionReads(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// What the stack sets, the function accepts: the guard's settings included.
+func TestFunctionAcceptsTheStacksEnvironment(t *testing.T) {
+	c := stack.DefaultConfig()
+	c.MaxAutomaticContainments, c.GuardWindowMinutes = 25, 15
+	env := c.Environment("arn:aws:sns:eu-west-1:111122223333:reports", "evidence-bucket", "111122223333")
+	maps.Copy(env, c.GuardEnvironment("Firebreak-Guard1234-ABCD"))
+	got, err := config.FromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GuardTable != "Firebreak-Guard1234-ABCD" || got.MaxAutomatic != 25 || got.GuardWindow != 15*time.Minute {
+		t.Errorf("function config %+v", got)
 	}
 }

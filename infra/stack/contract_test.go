@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/contract"
@@ -32,6 +33,8 @@ func physical(t *testing.T, s *synthesized, v any) string {
 		return "arn:aws:sns:eu-west-1:123456789012:Firebreak-" + ref + "-Q1W2E3R4T5Y6"
 	case r.Type == "AWS::S3::Bucket":
 		return strings.ToLower("firebreak-" + ref + "-q1w2e3r4t5y6")
+	case r.Type == "AWS::DynamoDB::Table":
+		return "Firebreak-" + ref + "-Q1W2E3R4T5Y6"
 	}
 	t.Fatalf("the function's environment refers to a %s (%s), which this test cannot name", r.Type, ref)
 	return ""
@@ -56,6 +59,8 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 		{"member accounts, own role name", map[string]any{"memberAccounts": []any{"222222222222", "333333333333"}, "memberRoleName": "IRResponder",
 			"securityAccountId": "123456789012", "regions": []any{"eu-west-1"}},
 			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", MemberAccounts: []string{"222222222222", "333333333333"}, MemberRole: "IRResponder"}},
+		{"a raised guard cap, a shorter window", map[string]any{"maxAutomaticContainments": 25, "guardWindowMinutes": "30"},
+			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", MaxAutomatic: 25, GuardWindow: 30 * time.Minute}},
 		{"the whole organization", map[string]any{"organization": true, "organizationId": "o-abcdef1234",
 			"securityAccountId": "123456789012", "regions": []any{"eu-west-1"}},
 			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", Organization: true}},
@@ -67,6 +72,7 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 			// containment's thresholds and mode, which it gets by default.
 			release := tc.want
 			release.ContainMin, release.NotifyMin, release.Isolation = 7, 4, contract.IsolationSG
+			release.MaxAutomatic, release.GuardWindow = 0, 0
 			for prefix, want := range map[string]config.Config{"Contain": tc.want, "Release": release} {
 				_, fn := s.withPrefix(t, "AWS::Lambda::Function", prefix)
 				vars, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -79,7 +85,11 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 					}
 				}
 				read := map[string]bool{}
-				cfg, err := config.FromEnv(func(k string) string { read[k] = true; return env[k] })
+				load := config.FromEnv
+				if prefix == "Release" {
+					load = config.ReleaseFromEnv
+				}
+				cfg, err := load(func(k string) string { read[k] = true; return env[k] })
 				if err != nil {
 					t.Fatalf("the %s function refuses the stack's environment %v: %v", prefix, env, err)
 				}
@@ -87,6 +97,13 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 					want.MemberRole = contract.DefaultMemberRole
 				}
 				want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
+				if prefix == "Contain" {
+					// Only the contain function is guarded.
+					want.GuardTable = env[contract.EnvGuardTable]
+					if want.MaxAutomatic == 0 {
+						want.MaxAutomatic, want.GuardWindow = contract.DefaultMaxAutomaticContainments, contract.DefaultGuardWindowMinutes*time.Minute
+					}
+				}
 				if !reflect.DeepEqual(cfg, want) {
 					t.Errorf("the %s function reads %+v, want %+v", prefix, cfg, want)
 				}

@@ -38,6 +38,7 @@ var describeActions = []string{
 // policyRefs are the stack's own resources the function writes to.
 type policyRefs struct {
 	topicArn, topicKeyArn, bucketArn, evidenceKeyArn, logGroupArn, onFailureArn string
+	guardTableArn                                                               string
 }
 
 // arn builds an ARN in this stack's partition, Region and account.
@@ -102,6 +103,9 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		// Lambda's on-failure destination sends with the function's role.
 		allow("ReportFailedInvocations", []string{"sqs:SendMessage"}, []string{refs.onFailureArn}, nil),
 		allow("PublishReports", []string{"sns:Publish"}, []string{refs.topicArn}, nil),
+		// The guard's tokens and the record of reports: the item actions
+		// internal/ledger uses, on its table alone (no index, no stream).
+		allow("GuardTable", guardTableActions, []string{refs.guardTableArn}, nil),
 		allow("EncryptReports", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{refs.topicKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sns." + region + ".amazonaws.com"}}),
 		// The bucket encrypts with its key by default; the function may not ask

@@ -10,7 +10,8 @@ package stack_test
 // Source: docs.aws.amazon.com/service-authorization/latest/reference,
 // list_amazonec2, list_amazonec2autoscaling, list_awselasticloadbalancing(v2),
 // list_amazonsns, list_amazons3, list_awskeymanagementservice,
-// list_amazoncloudwatchlogs, list_amazonsqs, checked for this stack.
+// list_amazoncloudwatchlogs, list_amazonsqs, list_amazondynamodb, checked for
+// this stack.
 
 type accessLevel string
 
@@ -119,7 +120,18 @@ var iamReference = map[string]actionRef{
 	// list_awssecuritytokenservice: the role's tags; the request keys
 	// (session tags, source identity, external id) are not used here.
 	"sts:AssumeRole": {levelWrite, map[string][]string{"role": {"aws:ResourceTag/${TagKey}"}}},
+
+	"dynamodb:GetItem":    {levelRead, map[string][]string{"table": dynamoItemKeys}},
+	"dynamodb:Query":      {levelRead, map[string][]string{"table": dynamoItemKeys}},
+	"dynamodb:PutItem":    {levelWrite, map[string][]string{"table": dynamoItemKeys}},
+	"dynamodb:UpdateItem": {levelWrite, map[string][]string{"table": dynamoItemKeys}},
+	"dynamodb:DeleteItem": {levelWrite, map[string][]string{"table": dynamoItemKeys}},
 }
+
+// dynamoItemKeys are the keys DynamoDB evaluates for item actions on a table
+// (fine-grained access control); the stack grants them on its one table.
+var dynamoItemKeys = []string{"aws:ResourceTag/${TagKey}", "dynamodb:Attributes", "dynamodb:EnclosingOperation",
+	"dynamodb:LeadingKeys", "dynamodb:ReturnConsumedCapacity", "dynamodb:ReturnValues", "dynamodb:Select"}
 
 // globalKeys are evaluated for every request that carries them; a positive
 // condition on one is not a silent deny.

@@ -62,6 +62,9 @@ type resource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
 	Metadata   map[string]any `json:"Metadata"`
+	// DeletionPolicy and UpdateReplacePolicy are "Retain" for what outlives the stack.
+	DeletionPolicy      string `json:"DeletionPolicy"`
+	UpdateReplacePolicy string `json:"UpdateReplacePolicy"`
 }
 
 // cdkJSONContext is the context block of the repository's cdk.json: tests

@@ -6,6 +6,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 
@@ -41,9 +42,12 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 	topic, topicKey := newReportTopic(stack, cfg)
 	bucket, evidenceKey := newEvidenceBucket(stack, cfg)
 	dlq := newFailureQueue(stack, "UndeliveredFindings")
+	table := newGuardTable(stack)
 	env := cfg.Environment(*topic.TopicArn(), *bucket.BucketName(), *stack.Account())
+	maps.Copy(env, cfg.GuardEnvironment(*table.TableName()))
 	fn, onFailure := newContainFunction(stack, cfg, props.FunctionDir, env, policyRefs{
 		topicArn:       *topic.TopicArn(),
+		guardTableArn:  *table.TableArn(),
 		topicKeyArn:    *topicKey.KeyArn(),
 		bucketArn:      *bucket.BucketArn(),
 		evidenceKeyArn: *evidenceKey.KeyArn(),
@@ -56,7 +60,7 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 			bucketArn:      *bucket.BucketArn(),
 			evidenceKeyArn: *evidenceKey.KeyArn(),
 		})
-	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic))
+	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic), newGuardAlarm(stack, topic))
 	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 	if cfg.MultiAccount() {
 		newMemberRoleAlarm(stack, topic)

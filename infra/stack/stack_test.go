@@ -175,8 +175,10 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 			bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
 			logsID, _ := s.withPrefix(t, "AWS::Logs::LogGroup", "ContainLogs")
 			roleID, _ := s.withPrefix(t, "AWS::IAM::Role", "ContainRole")
+			tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 			env := map[string]any{contract.EnvTopicARN: ref(topicID), contract.EnvEvidenceBucket: ref(bucketID),
-				contract.EnvAccountID: map[string]any{"Ref": "AWS::AccountId"}}
+				contract.EnvAccountID: map[string]any{"Ref": "AWS::AccountId"}, contract.EnvGuardTable: ref(tableID),
+				contract.EnvMaxAutomaticContainment: "10", contract.EnvGuardWindowMinutes: "60"}
 			for k, v := range tt.env {
 				env[k] = v
 			}
@@ -349,8 +351,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
-	if len(alarms) != 6 {
-		t.Fatalf("want six alarms, got %v", alarms)
+	if len(alarms) != 7 {
+		t.Fatalf("want seven alarms, got %v", alarms)
 	}
 	tests := []struct {
 		prefix, namespace, metric, statistic, dimension string
@@ -360,6 +362,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 		{"FailedContainmentsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(failuresID, "QueueName")},
 		{"UndeliveredFindingsAlarm", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum", "QueueName", getAtt(dlqID, "QueueName")},
 		{"ReleaseErrorsAlarm", "AWS/Lambda", "Errors", "Sum", "FunctionName", ref(releaseID)},
+		// The metric the function emits for each report the guard held.
+		{"HeldByGuardAlarm", contract.MetricNamespace, contract.MetricHeldByGuard, "Sum", "", nil},
 	}
 	for _, tt := range tests {
 		_, alarm := s.withPrefix(t, "AWS::CloudWatch::Alarm", tt.prefix)
@@ -372,10 +376,13 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 		if d, _ := alarm.Properties["AlarmDescription"].(string); !strings.HasPrefix(d, "Firebreak: ") {
 			t.Errorf("%s: description %q does not tell the reader what fired", tt.prefix, d)
 		}
-		dim, _ := json.Marshal(tt.target)
+		dims := ""
+		if tt.dimension != "" {
+			dim, _ := json.Marshal(tt.target)
+			dims = `"Dimensions": [{"Name": "` + tt.dimension + `", "Value": ` + string(dim) + `}],`
+		}
 		equalJSON(t, tt.prefix, p, `{
-			"Namespace": "`+tt.namespace+`", "MetricName": "`+tt.metric+`", "Statistic": "`+tt.statistic+`", "Period": 300,
-			"Dimensions": [{"Name": "`+tt.dimension+`", "Value": `+string(dim)+`}],
+			"Namespace": "`+tt.namespace+`", "MetricName": "`+tt.metric+`", "Statistic": "`+tt.statistic+`", "Period": 300, `+dims+`
 			"ComparisonOperator": "GreaterThanOrEqualToThreshold", "Threshold": 1, "EvaluationPeriods": 1,
 			"TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": "`+topicID+`"}]}`)
 	}
@@ -425,5 +432,47 @@ func TestBuildRefusesAConfigurationThatWouldMisbehave(t *testing.T) {
 				t.Errorf("Build error = %v, want one saying %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The guard's table: on demand, TTL, point-in-time recovery, encrypted, and
+// neither deletable by mistake nor removed with the stack.
+func TestGuardTable(t *testing.T) {
+	s := synth(t, nil)
+	id, table := s.only(t, "AWS::DynamoDB::Table")
+	if table.DeletionPolicy != "Retain" || table.UpdateReplacePolicy != "Retain" {
+		t.Errorf("table %s: deletion %q, replace %q; want Retain", id, table.DeletionPolicy, table.UpdateReplacePolicy)
+	}
+	equalJSON(t, "Guard table", table.Properties, `{
+		"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+		"AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+		"BillingMode": "PAY_PER_REQUEST",
+		"TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": true},
+		"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+		"SSESpecification": {"SSEEnabled": true},
+		"DeletionProtectionEnabled": true}`)
+}
+
+// A cap outside what the function accepts stops the synth.
+func TestGuardSettingsAreValidated(t *testing.T) {
+	for _, tc := range []struct {
+		values map[string]any
+		want   string
+	}{
+		{map[string]any{stack.KeyMaxAutomaticContainments: 0.0}, "maxAutomaticContainments: 0 is outside 1-1000"},
+		{map[string]any{stack.KeyMaxAutomaticContainments: "1001"}, "maxAutomaticContainments: 1001 is outside 1-1000"},
+		{map[string]any{stack.KeyGuardWindowMinutes: 0.0}, "guardWindowMinutes: 0 is outside 1-10080 minutes"},
+		{map[string]any{stack.KeyGuardWindowMinutes: "ten"}, "guardWindowMinutes: want a number"},
+	} {
+		_, err := stack.ParseConfig(func(k string) any { return tc.values[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.values, err, tc.want)
+		}
+	}
+	c, err := stack.ParseConfig(func(k string) any {
+		return map[string]any{stack.KeyMaxAutomaticContainments: "25", stack.KeyGuardWindowMinutes: 15.0}[k]
+	})
+	if err != nil || c.MaxAutomaticContainments != 25 || c.GuardWindowMinutes != 15 {
+		t.Errorf("config %+v, %v", c, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -91,6 +92,16 @@ type STS interface {
 	AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
 }
 
+// DynamoDB holds the blast-radius guard's tokens and the record of published
+// reports: single-item conditional writes only (no transactions).
+type DynamoDB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
 // Clients is one account and Region's set of clients.
 type Clients struct {
 	EC2         EC2
@@ -99,6 +110,8 @@ type Clients struct {
 	ELBV2       ELBV2
 	SNS         SNS
 	S3          S3
+	// DynamoDB is the function's own table, in its own account and Region.
+	DynamoDB DynamoDB
 }
 
 // Compile-time proof that the SDK clients satisfy the interfaces.
@@ -109,5 +122,6 @@ var (
 	_ ELBV2       = (*elbv2.Client)(nil)
 	_ SNS         = (*sns.Client)(nil)
 	_ S3          = (*s3.Client)(nil)
+	_ DynamoDB    = (*dynamodb.Client)(nil)
 	_ STS         = (*sts.Client)(nil)
 )

@@ -17,6 +17,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -215,6 +216,8 @@ func (f *Factory) ownClients(own, region string) awsapi.Clients {
 	// the instance is in. A custom endpoint (a simulator, an S3-compatible
 	// store) cannot serve virtual-hosted bucket names: path style there.
 	c.S3 = s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() })
+	// The guard table is the function's own, like the evidence bucket.
+	c.DynamoDB = dynamodb.NewFromConfig(f.base)
 	f.clients[key] = c
 	return c
 }

@@ -156,4 +156,8 @@ func AssumeRoleError(account, roleARN string, err error) error {
 func securityAccountServices(member *awsapi.Clients, own awsapi.Clients) {
 	member.S3 = own.S3
 	member.SNS = own.SNS
+	// The blast-radius guard and the report records are the security
+	// account's; the guard's keys name the member account, so its cap holds
+	// per member.
+	member.DynamoDB = own.DynamoDB
 }

@@ -40,6 +40,7 @@ type Demo struct {
 	LambdaTargetGroup string // ARN of web-fn-tg: a Lambda target the runbook must ignore
 	Topic             string
 	Bucket            string
+	GuardTable        string // the blast-radius guard's table
 }
 
 const demoConsole = `[    0.000000] Linux version 6.1.112-124.190.amzn2023.x86_64 (mockbuild@ip-10-0-45-12) (gcc (GCC) 11.4.1)
@@ -130,6 +131,8 @@ func (w *World) SeedDemo(victimID string) Demo {
 	d.Bucket = "firebreak-evidence-" + w.account
 	// Under Object Lock, so versioned (as the stack makes it).
 	w.AddVersionedBucket(d.Bucket)
+	d.GuardTable = "firebreak-guard"
+	w.AddGuardTable(d.GuardTable)
 	return d
 }
 

@@ -19,6 +19,7 @@ const (
 	svcSNS         service = "sns"
 	svcS3          service = "s3"
 	svcSTS         service = "sts"
+	svcDynamoDB    service = "dynamodb"
 )
 
 // hooks are the test controls applied to every call before the model runs.
@@ -154,8 +155,13 @@ func injected(code string) error {
 	switch code {
 	case "RequestLimitExceeded":
 		msg = "Request limit exceeded."
-	case "Throttling", "ThrottlingException":
+	case "Throttling":
 		msg = "Rate exceeded"
+	case "ThrottlingException":
+		// DynamoDB's wording for an on-demand table over its throughput.
+		msg = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly."
+	case "ProvisionedThroughputExceededException":
+		msg = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API."
 	case "InternalError", "InternalFailure":
 		msg, fault = "An internal error has occurred", smithy.FaultServer
 	case "ServiceUnavailable", "Unavailable":

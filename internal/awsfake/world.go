@@ -63,6 +63,8 @@ type World struct {
 	// buckets do), and every version of each of their objects, oldest first.
 	versioned map[string]bool
 	versions  map[string][]*Object
+
+	tables store[*table]
 }
 
 // New returns an empty world for one account and Region.
@@ -97,6 +99,7 @@ func (w *World) Clients() awsapi.Clients {
 		ELBV2:       &ELBV2{w: w},
 		SNS:         &SNS{w: w},
 		S3:          &S3{w: w},
+		DynamoDB:    &DynamoDB{w: w},
 	}
 }
 
@@ -108,6 +111,7 @@ var (
 	_ awsapi.ELBV2       = (*ELBV2)(nil)
 	_ awsapi.SNS         = (*SNS)(nil)
 	_ awsapi.S3          = (*S3)(nil)
+	_ awsapi.DynamoDB    = (*DynamoDB)(nil)
 	_ awsapi.STS         = (*STS)(nil)
 )
 

@@ -1,6 +1,7 @@
 // Package awssim is a wire-level AWS simulator: an HTTP server on loopback
 // that speaks the protocols the SDK speaks (EC2 query, awsQuery for Auto
-// Scaling, ELB, ELBv2, SNS and STS, REST-XML for S3) for every operation in
+// Scaling, ELB, ELBv2, SNS and STS, REST-XML for S3, awsJson for DynamoDB)
+// for every operation in
 // internal/awsapi, and serves them from a Backend, normally the in-memory
 // AWS of internal/awsfake, so unit tests and wire tests share one model of
 // AWS behaviour. Faults (latency, throttling, server errors, one-off error
@@ -102,7 +103,7 @@ func WithLatency(pattern string, min, max time.Duration) Option {
 
 // WithThrottleRate answers that fraction of the matching requests with the
 // service's throttling error (EC2 RequestLimitExceeded, query services
-// Throttling, S3 SlowDown).
+// Throttling, S3 SlowDown, DynamoDB ProvisionedThroughputExceededException).
 func WithThrottleRate(pattern string, rate float64) Option {
 	return func(c *config) {
 		c.faults = append(c.faults, func(f *faults) { f.throttle = append(f.throttle, rateRule{pattern, rate}) })
@@ -364,6 +365,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if signing == "s3" {
 		s.serveS3(w, r, c, reqID)
+		return
+	}
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		s.serveJSON(w, r, c, signing, target, reqID)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))

@@ -92,6 +92,10 @@ func (svc *service) serverError(internal bool) apiError {
 		return apiError{"InternalError", "An internal error has occurred", http.StatusInternalServerError}
 	case svc.proto == ec2Query:
 		return apiError{"Unavailable", "The server is overloaded and can't handle the request", http.StatusServiceUnavailable}
+	case svc.proto == awsJSON && internal:
+		return apiError{"InternalServerError", "Internal server error", http.StatusInternalServerError}
+	case svc.proto == awsJSON:
+		return apiError{"ServiceUnavailable", "The service is currently unavailable or busy.", http.StatusServiceUnavailable}
 	case svc.proto == restXML && internal:
 		return apiError{"InternalError", "We encountered an internal error. Please try again.", http.StatusInternalServerError}
 	case internal:
@@ -108,6 +112,11 @@ func (svc *service) throttleError() apiError {
 		return apiError{"RequestLimitExceeded", "Request limit exceeded.", http.StatusServiceUnavailable}
 	case restXML:
 		return apiError{"SlowDown", "Please reduce your request rate.", http.StatusServiceUnavailable}
+	case awsJSON:
+		// DynamoDB's answer for an on-demand table over its throughput.
+		return apiError{"ProvisionedThroughputExceededException",
+			"Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly.",
+			http.StatusBadRequest}
 	default:
 		return apiError{"Throttling", "Rate exceeded", http.StatusBadRequest}
 	}

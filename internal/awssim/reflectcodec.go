@@ -24,6 +24,9 @@ import (
 // the SDK's own, matched to Go fields by name.
 type reflectCodec struct {
 	shapes map[reflect.Type]*reflectShape
+	// unions maps an SDK union interface to a constructor per member
+	// schema; each member type deserializes itself.
+	unions map[reflect.Type]map[*smithy.Schema]func() smithy.Deserializable
 }
 
 type reflectShape struct {
@@ -41,7 +44,12 @@ type reflectField struct {
 var timeType = reflect.TypeFor[time.Time]()
 
 func newReflectCodec() *reflectCodec {
-	return &reflectCodec{shapes: map[reflect.Type]*reflectShape{}}
+	return &reflectCodec{shapes: map[reflect.Type]*reflectShape{}, unions: map[reflect.Type]map[*smithy.Schema]func() smithy.Deserializable{}}
+}
+
+// addUnion registers the members of an SDK union (an interface type).
+func (c *reflectCodec) addUnion(t reflect.Type, members map[*smithy.Schema]func() smithy.Deserializable) {
+	c.unions[t] = members
 }
 
 // addTable builds schemas for the shapes of a generated wire table.
@@ -120,7 +128,10 @@ func (c *reflectCodec) addSDKTarget(t reflect.Type, m *smithy.Schema) error {
 	case t.Kind() == reflect.Struct:
 		return c.addSDK(t, m)
 	case t.Kind() == reflect.Interface:
-		return fmt.Errorf("unions are not supported")
+		if _, ok := c.unions[t]; ok {
+			return nil
+		}
+		return fmt.Errorf("union %s is not registered", t)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8:
 		return c.addSDKTarget(t.Elem(), m.ListMember())
 	case t.Kind() == reflect.Map:
@@ -216,6 +227,23 @@ func (c *reflectCodec) read(d smithy.ShapeDeserializer, s *smithy.Schema, v refl
 		return nil
 	}
 	switch {
+	case t.Kind() == reflect.Interface:
+		members, ok := c.unions[t]
+		if !ok {
+			return fmt.Errorf("union %s is not registered", t)
+		}
+		return smithy.ReadUnion(d, s, func(ms *smithy.Schema) error {
+			newMember, ok := members[ms]
+			if !ok {
+				return fmt.Errorf("%s: unknown union member %s", t, ms.MemberName())
+			}
+			m := newMember()
+			if err := m.Deserialize(d); err != nil {
+				return err
+			}
+			v.Set(reflect.ValueOf(m))
+			return nil
+		})
 	case t == timeType:
 		var tm time.Time
 		if err := d.ReadTime(s, &tm); err != nil {

@@ -28,6 +28,7 @@ const (
 	ec2Query protocol = iota
 	awsQuery
 	restXML
+	awsJSON
 )
 
 // service is one simulated AWS API.
@@ -116,6 +117,13 @@ func buildServices(b Backend, codec *reflectCodec) ([]*service, error) {
 			if _, ok := reflect.New(op.out).Interface().(smithy.Serializable); !ok {
 				return nil, fmt.Errorf("%s: %s cannot serialize itself", op.key, op.out)
 			}
+		}
+		out = append(out, svc)
+	}
+	if !isNil(b.DynamoDB) {
+		svc, err := dynamoService(b, codec)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, svc)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
@@ -27,6 +28,12 @@ type Config struct {
 	MemberAccounts []string
 	Organization   bool
 	MemberRole     string
+	// GuardTable is the blast-radius guard's DynamoDB table; at most
+	// MaxAutomatic automatic containments per account and Region in any
+	// GuardWindow.
+	GuardTable   string
+	MaxAutomatic int
+	GuardWindow  time.Duration
 }
 
 // Partition is the AWS partition the function runs in, read from its topic's ARN.
@@ -48,6 +55,7 @@ var (
 	bucket    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]+[a-z0-9]$`)
 	roleName  = regexp.MustCompile(`^[\w+=,.@-]+$`)
 	accountID = regexp.MustCompile(`^\d{12}$`)
+	tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 )
 
 // validName matches s against a pattern and bounds its length (or that of
@@ -64,9 +72,16 @@ func validName(re *regexp.Regexp, s string, minLen, maxLen int) bool {
 	return n >= minLen && n <= maxLen
 }
 
-// FromEnv reads and validates the configuration. Every problem is reported at
-// once, each naming the variable, so a bad deployment fails with one clear message.
-func FromEnv(getenv func(string) string) (Config, error) {
+// FromEnv reads and validates the contain function's configuration. Every
+// problem is reported at once, each naming the variable, so a bad deployment
+// fails with one clear message.
+func FromEnv(getenv func(string) string) (Config, error) { return load(getenv, true) }
+
+// ReleaseFromEnv reads the release function's configuration: the contain
+// function's but the blast-radius guard, which only limits containments.
+func ReleaseFromEnv(getenv func(string) string) (Config, error) { return load(getenv, false) }
+
+func load(getenv func(string) string, guard bool) (Config, error) {
 	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -124,10 +139,42 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.AccountID = v
 	}
 	members(getenv, &c, bad)
+	if guard {
+		readGuard(getenv, &c, bad)
+	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// readGuard reads the blast-radius guard's table and cap: a contain
+// function without them refuses to start (no automatic containment unguarded).
+func readGuard(getenv func(string) string, c *Config, bad func(name, format string, args ...any)) {
+	c.MaxAutomatic, c.GuardWindow = contract.DefaultMaxAutomaticContainments, contract.DefaultGuardWindowMinutes*time.Minute
+	c.GuardTable = strings.TrimSpace(getenv(contract.EnvGuardTable))
+	switch {
+	case c.GuardTable == "":
+		bad(contract.EnvGuardTable, "required: the DynamoDB table of the blast-radius guard (no automatic containment without it)")
+	case !tableName.MatchString(c.GuardTable):
+		bad(contract.EnvGuardTable, "%q is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", c.GuardTable)
+	}
+	positive := func(name string, limit int, dst *int) {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > limit {
+			bad(name, "%q is not a whole number from 1 to %d", v, limit)
+			return
+		}
+		*dst = n
+	}
+	positive(contract.EnvMaxAutomaticContainment, contract.MaxAutomaticContainmentsLimit, &c.MaxAutomatic)
+	minutes := int(c.GuardWindow / time.Minute)
+	positive(contract.EnvGuardWindowMinutes, contract.GuardWindowMinutesLimit, &minutes)
+	c.GuardWindow = time.Duration(minutes) * time.Minute
 }
 
 // members reads the accounts besides its own the function serves.

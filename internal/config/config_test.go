@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 )
@@ -13,6 +14,7 @@ func valid() map[string]string {
 	return map[string]string{
 		contract.EnvTopicARN:       "arn:aws:sns:us-east-1:123456789012:firebreak-reports",
 		contract.EnvEvidenceBucket: "firebreak-evidence-123456789012",
+		contract.EnvGuardTable:     "firebreak-guard",
 	}
 }
 
@@ -30,7 +32,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DryRun || c.ContainMin != 7 || c.NotifyMin != 4 || c.Isolation != contract.IsolationSG || c.NACL() || c.AccountID != "" {
+	if c.DryRun || c.ContainMin != 7 || c.NotifyMin != 4 || c.Isolation != contract.IsolationSG || c.NACL() || c.AccountID != "" ||
+		c.GuardTable != "firebreak-guard" || c.MaxAutomatic != 10 || c.GuardWindow != time.Hour {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 }
@@ -42,11 +45,14 @@ func TestOverrides(t *testing.T) {
 	m[contract.EnvNotifyMinSeverity] = "2"
 	m[contract.EnvIsolation] = "sg+nacl"
 	m[contract.EnvAccountID] = "123456789012"
+	m[contract.EnvMaxAutomaticContainment] = "25"
+	m[contract.EnvGuardWindowMinutes] = "15"
 	c, err := FromEnv(env(m))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.DryRun || c.ContainMin != 8.5 || c.NotifyMin != 2 || !c.NACL() || c.AccountID != "123456789012" {
+	if !c.DryRun || c.ContainMin != 8.5 || c.NotifyMin != 2 || !c.NACL() || c.AccountID != "123456789012" ||
+		c.MaxAutomatic != 25 || c.GuardWindow != 15*time.Minute {
 		t.Fatalf("overrides not applied: %+v", c)
 	}
 }
@@ -68,6 +74,11 @@ func TestInvalid(t *testing.T) {
 		{"notify above contain", contract.EnvNotifyMinSeverity, "9", "above FIREBREAK_CONTAIN_MIN_SEVERITY"},
 		{"isolation mode", contract.EnvIsolation, "nacl", `"nacl" is not "sg" or "sg+nacl"`},
 		{"account", contract.EnvAccountID, "12345", "not a 12-digit account id"},
+		{"missing guard table", contract.EnvGuardTable, "", "FIREBREAK_GUARD_TABLE: required"},
+		{"bad guard table", contract.EnvGuardTable, "guard table", "not a DynamoDB table name"},
+		{"cap zero", contract.EnvMaxAutomaticContainment, "0", "not a whole number from 1 to 1000"},
+		{"cap text", contract.EnvMaxAutomaticContainment, "ten", "not a whole number"},
+		{"window too long", contract.EnvGuardWindowMinutes, "10081", "not a whole number from 1 to 10080"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,11 +18,41 @@ const (
 	EnvMemberAccounts = "FIREBREAK_MEMBER_ACCOUNTS" // comma-separated account ids
 	EnvOrganization   = "FIREBREAK_ORGANIZATION"    // true: any account of the organization
 	EnvMemberRole     = "FIREBREAK_MEMBER_ROLE"     // the member role's name
+
+	// The blast-radius guard: its DynamoDB table (in the function's own
+	// account and Region), and at most that many automatic containments per
+	// account and Region in any window of that many minutes.
+	EnvGuardTable              = "FIREBREAK_GUARD_TABLE"
+	EnvMaxAutomaticContainment = "FIREBREAK_MAX_AUTOMATIC_CONTAINMENTS"
+	EnvGuardWindowMinutes      = "FIREBREAK_GUARD_WINDOW_MINUTES"
 )
 
 // DefaultMemberRole names the role the member stack creates in each member
 // account and the functions assume there.
 const DefaultMemberRole = "FirebreakMember"
+
+// The guard table's key attributes and its TTL attribute. Every item's
+// partition key starts with its kind (see internal/guard), so new kinds of
+// item share the table without colliding.
+const (
+	GuardPartitionKey = "pk"
+	GuardSortKey      = "sk"
+	GuardTTLAttribute = "expiresAt"
+)
+
+// Defaults of the guard (cdk.json maxAutomaticContainments and
+// guardWindowMinutes), and the bounds both sides enforce.
+const (
+	DefaultMaxAutomaticContainments = 10
+	DefaultGuardWindowMinutes       = 60
+	MaxAutomaticContainmentsLimit   = 1000
+	GuardWindowMinutesLimit         = 10080 // one week
+)
+
+// AsyncRetryAttempts is how often Lambda retries a failed asynchronous
+// invocation (the stack's event invoke config): the handler publishes a
+// containment that stays partial only on the last attempt.
+const AsyncRetryAttempts = 2
 
 // Isolation modes (EnvIsolation).
 const (

@@ -72,6 +72,8 @@ func Config(d awsfake.Demo, getenv func(string) string) (config.Config, error) {
 			return d.Topic
 		case contract.EnvEvidenceBucket:
 			return d.Bucket
+		case "FIREBREAK_GUARD_TABLE":
+			return d.GuardTable
 		}
 		return ""
 	})
@@ -167,6 +169,17 @@ func writeReport(out io.Writer, r *report.Report) {
 	}
 	if r.Evidence != nil {
 		fmt.Fprintf(out, "   evidence: s3://%s/%s sha256 %s\n", r.Evidence.Bucket, r.Evidence.Key, r.Evidence.SHA256)
+	}
+	if g := r.Guard; g != nil {
+		line := fmt.Sprintf("   guard:    %s (cap %d per %d min", g.Outcome, g.Cap, g.WindowMinutes)
+		if g.Count != nil {
+			line += fmt.Sprintf(", %d in the window", *g.Count)
+		}
+		line += ")"
+		if g.Error != "" {
+			line += " [" + g.Error + "]"
+		}
+		fmt.Fprintln(out, line)
 	}
 }
 

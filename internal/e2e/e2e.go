@@ -198,6 +198,7 @@ func (w *World) FunctionConfig() FunctionConfig {
 		Region:         w.AWS.Region(),
 		TopicARN:       w.Demo.Topic,
 		EvidenceBucket: w.Demo.Bucket,
+		GuardTable:     w.Demo.GuardTable,
 		AccountID:      w.AWS.Account(),
 	}
 }
@@ -208,6 +209,10 @@ type FunctionConfig struct {
 	Region         string // us-east-1 when empty
 	TopicARN       string
 	EvidenceBucket string
+	GuardTable     string
+	// DynamoDBEndpoint is AWS_ENDPOINT_URL_DYNAMODB: the guard table there
+	// (dynalite), every other service at Endpoint.
+	DynamoDBEndpoint string
 	// AccountID is FIREBREAK_ACCOUNT_ID; empty makes the function ask STS
 	// GetCallerIdentity.
 	AccountID string
@@ -251,6 +256,8 @@ func (c FunctionConfig) environ(dir string) []string {
 		contract.EnvTopicARN:              c.TopicARN,
 		contract.EnvEvidenceBucket:        c.EvidenceBucket,
 		contract.EnvAccountID:             c.AccountID,
+		contract.EnvGuardTable:            c.GuardTable,
+		"AWS_ENDPOINT_URL_DYNAMODB":       c.DynamoDBEndpoint,
 	}
 	maps.Copy(env, c.Env)
 	out := make([]string, 0, len(env))

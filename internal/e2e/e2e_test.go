@@ -10,21 +10,28 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
 	"github.com/firebreak-ir/firebreak/internal/contract"
+	"github.com/firebreak-ir/firebreak/internal/dynalite"
 	"github.com/firebreak-ir/firebreak/internal/e2e"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
@@ -40,6 +47,11 @@ const (
 
 // bins are built once for every test: compiling is most of the cost.
 var bins e2e.Binaries
+
+// guardDB is the real DynamoDB implementation (dynalite) the function's
+// guard table lives in (AWS_ENDPOINT_URL_DYNAMODB), one table per test;
+// every other service is the simulator.
+var guardDB *dynalite.Server
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -58,6 +70,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if guardDB, err = dynalite.Start(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer guardDB.Close()
 	return m.Run()
 }
 
@@ -67,6 +84,13 @@ type env struct {
 	t *testing.T
 	w *e2e.World
 	f *e2e.Function
+	// guard is a client of the dynalite the function's guard table is in.
+	guard *dynamodb.Client
+	table string
+	// dynamo counts the function's requests to dynalite.
+	dynamo *counter
+	// cfg is the function's configuration, for more environments.
+	cfg e2e.FunctionConfig
 }
 
 type setup struct {
@@ -74,6 +98,8 @@ type setup struct {
 	askSTS  bool   // no FIREBREAK_ACCOUNT_ID: the function asks STS
 	simOpts []awssim.Option
 	vars    map[string]string
+	// guardTable overrides the guard table's name (a table that does not exist).
+	guardTable string
 }
 
 func start(t *testing.T, s setup) *env {
@@ -93,8 +119,20 @@ func start(t *testing.T, s setup) *env {
 	if s.askSTS {
 		cfg.AccountID = ""
 	}
-	cfg.Env = s.vars
 	e := &env{t: t, w: w}
+	var err2 error
+	if e.guard, cfg.GuardTable, err2 = guardDB.NewGuardTable(ctx); err2 != nil {
+		t.Fatal(err2)
+	}
+	// The function's DynamoDB requests go through a counter, so its metric
+	// line can be checked against every request it sent.
+	e.dynamo = countRequests(t, guardDB.Endpoint)
+	cfg.DynamoDBEndpoint = e.dynamo.url
+	if s.guardTable != "" {
+		cfg.GuardTable = s.guardTable
+	}
+	cfg.Env = s.vars
+	e.table, e.cfg = cfg.GuardTable, cfg
 	e.f = e.newFunction(ctx, cfg)
 	return e
 }
@@ -366,8 +404,8 @@ func TestContainsTheDemoVictim(t *testing.T) {
 	switch {
 	case m.Contained == nil || *m.Contained != 1 || m.FindingFamily != "Backdoor" || m.Kind != "contain":
 		t.Errorf("metric line %s: want Contained 1 for family Backdoor, kind contain", lines[0])
-	case m.AwsCalls == nil || int(*m.AwsCalls) != st.Total().Attempts:
-		t.Errorf("AwsCalls %v, but the simulator saw %d requests", m.AwsCalls, st.Total().Attempts)
+	case m.AwsCalls == nil || int(*m.AwsCalls) != st.Total().Attempts+int(e.dynamo.n.Load()):
+		t.Errorf("AwsCalls %v, but the simulator saw %d requests and DynamoDB %d", m.AwsCalls, st.Total().Attempts, e.dynamo.n.Load())
 	case m.TimeToIsolationMs == nil || *m.TimeToIsolationMs <= 0 || *m.TimeToIsolationMs > took+1:
 		t.Errorf("TimeToIsolationMs %v, want within the %v ms the containment took", m.TimeToIsolationMs, took)
 	case m.FindingAgeSeconds == nil || *m.FindingAgeSeconds <= 0:
@@ -420,7 +458,7 @@ func TestRedelivery(t *testing.T) {
 			before := e.state()
 			f := e.f
 			if tc.coldEnv {
-				f = e.newFunction(context.Background(), e.w.FunctionConfig())
+				f = e.newFunction(context.Background(), e.cfg)
 			}
 			e.w.Sim.ResetStats()
 
@@ -670,7 +708,7 @@ func TestMeasureColdStart(t *testing.T) {
 	e := start(t, setup{})
 	ctx := context.Background()
 	ignored := events.Must("guardduty-cloudtrail-api-call.json")
-	cs, err := e2e.MeasureColdStart(ctx, bins, e.w.FunctionConfig(), ignored, 3)
+	cs, err := e2e.MeasureColdStart(ctx, bins, e.cfg, ignored, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -696,8 +734,31 @@ func TestMeasureColdStart(t *testing.T) {
 		{"no runs", ignored, 0, "runs must be at least 1"},
 		{"a payload the function refuses", []byte(`{"hello":"world"}`), 2, "cold start 1"},
 	} {
-		if _, err := e2e.MeasureColdStart(ctx, bins, e.w.FunctionConfig(), tc.payload, tc.runs); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := e2e.MeasureColdStart(ctx, bins, e.cfg, tc.payload, tc.runs); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
 		}
 	}
+}
+
+// counter is a reverse proxy in front of dynalite that counts requests.
+type counter struct {
+	url string
+	n   atomic.Int64
+}
+
+func countRequests(t *testing.T, target string) *counter {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &counter{}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.n.Add(1)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c.url = srv.URL
+	return c
 }

@@ -61,6 +61,8 @@ type Handler struct {
 	runOpts runbook.Options
 	metrics metrics.Emitter
 
+	ledgerTimings LedgerTimings
+
 	mu       sync.Mutex
 	runbooks map[string]*runbook.Runbook
 }
@@ -156,13 +158,16 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 		}
 		return h.storeReport(ctx, rep, ReportKey(rep))
 	})
-	err := h.publish(ctx, rep)
-	if err != nil {
+	tried, err := h.publishOnce(ctx, rep, runErr)
+	switch {
+	case err != nil:
 		log.ErrorContext(ctx, "report not published", "error", err)
-	} else {
+	case tried:
 		log.InfoContext(ctx, "report published", "topic", h.cfg.TopicARN)
 	}
-	h.markReport(ctx, rep, prior, err)
+	if tried {
+		h.markReport(ctx, rep, prior, err)
+	}
 	// A report that could not be kept beside the evidence fails the
 	// invocation, so the Errors alarm and the on-failure queue show it.
 	serr := <-stored
@@ -258,11 +263,28 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 		return nil, fmt.Errorf("%w: %w", ErrIsolationFailed, err)
 	}
 	rb := h.runbook(rep.AccountID, rep.Region, api)
-	out := rb.Run(ctx, runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
+	// The guard answers while the instance is described; only an automatic
+	// run waits for it, and only before its first change.
+	guard := h.startGuard(ctx, rep)
+	target := runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
 		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun,
-		FromGuardDuty: rep.Source == finding.SourceGuardDuty, Event: raw})
+		FromGuardDuty: rep.Source == finding.SourceGuardDuty, Event: raw}
+	if guard.auto {
+		target.Gate = guard.gate
+	}
+	out := rb.Run(ctx, target)
+	guard.finish(ctx, h, rep)
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
 	rep.IsolatedAt = out.IsolatedAt
+	switch {
+	case errors.Is(out.Stopped, errHeld):
+		h.held(rep)
+		return out.Tags, nil
+	case out.Stopped != nil:
+		h.log.WarnContext(ctx, "blast-radius guard unavailable: nothing changed, Lambda retries", "instance", rep.InstanceID, "error", out.Stopped)
+		addReason(rep, fmt.Sprintf("not contained: the blast-radius guard could not answer (%s), so nothing was changed; Lambda retries", rep.Guard.Error))
+		return out.Tags, out.Stopped
+	}
 	switch {
 	case out.Exempt:
 		rep.Decision = report.Notify

@@ -52,7 +52,7 @@ func newEnv(t *testing.T, victimID string, vars map[string]string) *env {
 	t.Helper()
 	w := awsfake.New(account, region)
 	d := w.SeedDemo(victimID)
-	get := map[string]string{contract.EnvTopicARN: d.Topic, contract.EnvEvidenceBucket: d.Bucket}
+	get := map[string]string{contract.EnvTopicARN: d.Topic, contract.EnvEvidenceBucket: d.Bucket, contract.EnvGuardTable: d.GuardTable}
 	maps.Copy(get, vars)
 	cfg, err := config.FromEnv(func(k string) string { return get[k] })
 	if err != nil {
@@ -72,9 +72,11 @@ func (e *env) newHandler() *handler.Handler {
 // delivery is what one Handle call did: its result, the AWS calls it made and
 // the messages it published.
 type delivery struct {
-	reports   []*report.Report
-	err       error
+	reports []*report.Report
+	err     error
+	// calls are the AWS calls but those on Firebreak's own table (ledger).
 	calls     map[string]int
+	ledger    map[string]int
 	published []awsfake.Message
 }
 
@@ -93,7 +95,23 @@ func (e *env) handleWith(h *handler.Handler, raw []byte) delivery {
 			delete(after, op)
 		}
 	}
-	return delivery{reports: reps, err: err, calls: after, published: e.w.Published()[sent:]}
+	// Firebreak's own table is not what it protects: its calls are apart.
+	ledger := map[string]int{}
+	for _, op := range ledgerOps {
+		if n := after[op]; n > 0 {
+			ledger[op] = n
+			delete(after, op)
+		}
+	}
+	return delivery{reports: reps, err: err, calls: after, ledger: ledger, published: e.w.Published()[sent:]}
+}
+
+// ledgerOps are the DynamoDB operations on Firebreak's own table.
+var ledgerOps = []string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"}
+
+// ledgerWrites counts a delivery's writes to Firebreak's table.
+func (dl delivery) ledgerWrites() int {
+	return dl.ledger["PutItem"] + dl.ledger["UpdateItem"] + dl.ledger["DeleteItem"]
 }
 
 // only returns the single report of a delivery.

@@ -60,9 +60,12 @@ func TestReportContract(t *testing.T) {
 		t.Fatalf("decoding the published report: %v", err)
 	}
 
-	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "instanceId", "isolatedAt", "kind", "reason", "region", "source", "startedAt", "steps"}
+	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "guard", "instanceId", "isolatedAt", "kind", "reason", "region", "source", "startedAt", "steps"}
 	if got := keys(t, doc); !slices.Equal(got, wantTop) {
 		t.Errorf("report fields %v, want %v", got, wantTop)
+	}
+	if g, _ := doc["guard"].(map[string]any); g["outcome"] != "taken" || g["cap"] != float64(10) || g["windowMinutes"] != float64(60) || g["count"] != float64(1) {
+		t.Errorf("guard %v, want taken, 1 of cap 10 in 60 minutes", doc["guard"])
 	}
 	for field, want := range map[string]any{
 		"kind": "contain", "decision": "contain", "instanceId": victim, "dryRun": false, "source": "guardduty",

@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/config"
 	"github.com/firebreak-ir/firebreak/internal/handler"
+	"github.com/firebreak-ir/firebreak/internal/ledger"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -28,6 +29,9 @@ const (
 	FunctionTimeout     = 5 * time.Minute
 	runbookRetryBase    = 500 * time.Millisecond
 	snapshotRateBackoff = 15 * time.Second
+	guardLease          = 20 * time.Second
+	guardPoll           = 100 * time.Millisecond
+	reportLease         = 30 * time.Second
 )
 
 // simulatorKey is the access key id of the function's role: in an
@@ -92,6 +96,11 @@ func (f Function) NewEnvironment() *Environment {
 	h := handler.New(f.Config, clients, log, handler.WithRunbookOptions(func(o *runbook.Options) {
 		o.RetryBase = f.scaled(runbookRetryBase)
 		o.SnapshotBackoff = f.scaled(snapshotRateBackoff)
+	}), handler.WithLedgerTimings(handler.LedgerTimings{
+		// A take's deadline stays in real time: it bounds the real latency of
+		// requests, which the host's load sets, not the time scale.
+		Guard:       ledger.GuardOptions{Lease: guardLease, Poll: f.scaled(guardPoll)},
+		ReportLease: f.scaled(reportLease),
 	}))
 	return &Environment{fn: f, handler: h, http: hc}
 }

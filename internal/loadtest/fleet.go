@@ -19,6 +19,7 @@ import (
 
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Account and Region of the simulated account: those of the sample events.
@@ -56,6 +57,8 @@ type Fleet struct {
 	Topic   string
 	Bucket  string
 	Reports *awsfake.World
+	// GuardTable is the blast-radius guard's table, in Reports too.
+	GuardTable string
 }
 
 // FleetSpec sizes a fleet.
@@ -69,6 +72,17 @@ type FleetSpec struct {
 	// IDBase is where the world's ids start, so that member accounts of
 	// one organization do not share instance or volume ids.
 	IDBase uint64
+	// GuardCap is the function's maxAutomaticContainments; 0 means the
+	// largest allowed, so the guard never holds a scenario back that is not
+	// about the guard.
+	GuardCap int
+}
+
+func (s FleetSpec) guardCap() int {
+	if s.GuardCap == 0 {
+		return contract.MaxAutomaticContainmentsLimit
+	}
+	return s.GuardCap
 }
 
 // NewFleet seeds a world: two VPCs (one dual-stack) of two subnets each,
@@ -202,6 +216,8 @@ func NewFleet(spec FleetSpec) *Fleet {
 	f.Topic = w.AddTopic("firebreak-reports")
 	f.Bucket = "firebreak-evidence-" + spec.Account
 	w.AddBucket(f.Bucket)
+	f.GuardTable = "firebreak-guard"
+	w.AddGuardTable(f.GuardTable)
 	return f
 }
 

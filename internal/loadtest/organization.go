@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type OrgFleet struct {
 	Members  []*Fleet
 	Topic    string
 	Bucket   string
+	// GuardTable is the blast-radius guard's table, in the security account.
+	GuardTable string
 }
 
 // MemberAccount is the id of the i-th member account (from 0).
@@ -34,14 +37,15 @@ func NewOrgFleet(spec FleetSpec, members int) *OrgFleet {
 	sec := awsfake.New(Account, Region)
 	sec.SetClock(time.Now)
 	o := &OrgFleet{Org: awsfake.NewOrganization(OrgID, sec), Security: sec, Topic: sec.AddTopic("firebreak-reports"),
-		Bucket: "firebreak-evidence-" + Account}
+		Bucket: "firebreak-evidence-" + Account, GuardTable: "firebreak-guard"}
 	sec.AddBucket(o.Bucket)
+	sec.AddGuardTable(o.GuardTable)
 	function := awsfake.FunctionPrincipal(Account).RoleARN()
 	for i := range members {
 		share := func(n int) int { return n/members + btoi(i < n%members) }
 		f := NewFleet(FleetSpec{Victims: share(spec.Victims), Bystanders: share(spec.Bystanders), Seed: spec.Seed + uint64(i),
 			Account: MemberAccount(i), IDBase: uint64(i+1) << 40})
-		f.Topic, f.Bucket, f.Reports = o.Topic, o.Bucket, sec
+		f.Topic, f.Bucket, f.GuardTable, f.Reports = o.Topic, o.Bucket, o.GuardTable, sec
 		f.World.AddRole(contract.DefaultMemberRole, awsfake.Trust{Account: Account, PrincipalARNs: []string{function}, OrgID: OrgID})
 		o.Org.Add(f.World)
 		o.Members = append(o.Members, f)
@@ -134,8 +138,9 @@ func burstOrganization(ctx context.Context, o Options, spec BurstSpec) (Result, 
 	org := NewOrgFleet(FleetSpec{Victims: warm + spec.Findings, Bystanders: spec.Findings / 10, Seed: o.Seed}, spec.Accounts)
 	org.Org.AddAccessKey(simulatorKey, awsfake.FunctionPrincipal(Account))
 	sim, fn, err := serve(ctx, o, awssim.Backend{}, map[string]string{
-		contract.EnvTopicARN: org.Topic, contract.EnvEvidenceBucket: org.Bucket,
-		contract.EnvMemberAccounts: strings.Join(org.Accounts(), ","),
+		contract.EnvTopicARN: org.Topic, contract.EnvEvidenceBucket: org.Bucket, contract.EnvGuardTable: org.GuardTable,
+		contract.EnvMaxAutomaticContainment: strconv.Itoa(contract.MaxAutomaticContainmentsLimit),
+		contract.EnvMemberAccounts:          strings.Join(org.Accounts(), ","),
 	}, awssim.WithDirectory(org.Org), awssim.WithTokenBuckets(o.TimeScale))
 	if err != nil {
 		return Result{}, err

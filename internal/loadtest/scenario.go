@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/awssim"
 	"github.com/firebreak-ir/firebreak/internal/config"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Options are shared by every scenario.
@@ -89,7 +91,8 @@ func start(ctx context.Context, o Options, spec FleetSpec, simOpts ...awssim.Opt
 	spec.Seed = o.Seed
 	f := NewFleet(spec)
 	sim, fn, err := serve(ctx, o, awssim.Backend{Clients: f.World.Clients(), STS: f.World.STS()},
-		map[string]string{"FIREBREAK_TOPIC_ARN": f.Topic, "FIREBREAK_EVIDENCE_BUCKET": f.Bucket}, simOpts...)
+		map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket, contract.EnvGuardTable: f.GuardTable,
+			contract.EnvMaxAutomaticContainment: strconv.Itoa(spec.guardCap())}, simOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +166,7 @@ func (r *Result) containment(name func(string) string, run Run, states []State, 
 	r.add(name("calls-per-finding"), "%.1f", float64(st.Total().Calls)/n)
 	r.add(name("instances-with-extra-snapshot-sets"), "%d", extraSets)
 	r.add(name("sns-messages-per-finding"), "%.3f (max %d, findings without one: %d)", float64(messages)/n, maxMessages, noMessage)
+	r.add(name("reports-per-finding"), "%.3f", float64(messages)/n)
 	r.add(name("bystanders-touched"), "%d", len(fleet.BystandersTouched()))
 	if len(problems) > 0 {
 		r.add(name("problems"), "%s", joinCounts(problems))
@@ -420,6 +424,72 @@ func (r *Result) burst(name func(string) string, simulated, real time.Duration, 
 	}
 }
 
+// WormSpec shapes the guard's scenario: a worm (or a noisy new finding
+// type) flags many instances at once.
+type WormSpec struct {
+	Findings int
+	// Cap is maxAutomaticContainments.
+	Cap int
+	// Throttle answers that fraction of DynamoDB requests with
+	// ProvisionedThroughputExceededException.
+	Throttle float64
+}
+
+// Worm delivers one finding per instance at once, one execution
+// environment each, with the guard's cap far below the findings, and reads
+// the world: how many instances were contained, how many were left
+// untouched and reported, the live tokens in the table, SNS messages per
+// finding and the DynamoDB calls it cost.
+func Worm(ctx context.Context, o Options, spec WormSpec) (Result, error) {
+	opts := []awssim.Option{awssim.WithTokenBuckets(o.TimeScale)}
+	suffix := ""
+	if spec.Throttle > 0 {
+		opts = append(opts, awssim.WithThrottleRate("dynamodb:*", spec.Throttle))
+		suffix = "-throttled"
+	}
+	b, err := start(ctx, o, FleetSpec{Victims: spec.Findings, Bystanders: spec.Findings / 10, GuardCap: spec.Cap}, opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	defer b.close()
+	l := b.lambda(spec.Findings, awsclient.DefaultRetryMode)
+	defer l.Close()
+	run, states, err := b.containAll(ctx, l)
+	if err != nil {
+		return Result{}, err
+	}
+	contained := 0
+	for _, s := range states {
+		if s.Contained() {
+			contained++
+		}
+	}
+	tokens, holders := b.fleet.Tokens(time.Now())
+	st := b.sim.Stats()
+	writes, reads, throttled := 0, 0, 0
+	for _, k := range st.Keys() {
+		if !strings.HasPrefix(k, "dynamodb:") {
+			continue
+		}
+		if isRead(k) {
+			reads += st[k].Calls
+		} else {
+			writes += st[k].Calls
+		}
+		throttled += st[k].Throttled
+	}
+	n := float64(max(1, spec.Findings))
+	name := func(s string) string { return "guard-" + s + suffix }
+	var r Result
+	r.add(name("contained"), "%d (cap %d, %d findings at once)", contained, spec.Cap, spec.Findings)
+	r.add(name("held"), "%d", len(b.fleet.Held()))
+	r.add(name("tokens"), "%d live, held by %d instances", tokens, holders)
+	r.containment(name, run, states, st, b.fleet)
+	r.add(name("dynamodb-writes-per-finding"), "%.2f (reads %.2f, throttled answers %d)", float64(writes)/n, float64(reads)/n, throttled)
+	r.add(name("dynamodb-calls-by-op"), "%s", perOp(st, "dynamodb:", spec.Findings))
+	return r, nil
+}
+
 // perOp lists calls per finding for each operation with the prefix.
 func perOp(st awssim.Stats, prefix string, n int) string {
 	var parts []string
@@ -470,31 +540,41 @@ func RepeatStorm(ctx context.Context, o Options, victims, deliveries int) (Resul
 		return Result{}, fmt.Errorf("running the repeat storm: %w", err)
 	}
 	st := b.sim.Stats()
-	reads, writes := 0, 0
+	reads, writes, guardReads, guardWrites := 0, 0, 0, 0
 	for k, op := range st {
-		if isRead(k) {
+		switch {
+		case strings.HasPrefix(k, "dynamodb:") && isRead(k):
+			guardReads += op.Calls
+		case strings.HasPrefix(k, "dynamodb:"):
+			// Firebreak's own table: the guard takes a token beside the
+			// description and gives it back when the instance is contained.
+			guardWrites += op.Calls
+		case isRead(k):
 			reads += op.Calls
-		} else {
+		default:
 			writes += op.Calls
 		}
 	}
 	n := float64(deliveries)
 	di := st["ec2:DescribeInstances"].Calls
 	var r Result
-	r.add("repeat-calls-per-event", "%.3f", float64(reads+writes)/n)
+	r.add("repeat-calls-per-event", "%.3f (and the guard's table: %.3f)", float64(reads+writes)/n, float64(guardReads+guardWrites)/n)
 	r.add("repeat-writes-per-event", "%.3f", float64(writes)/n)
 	r.add("repeat-reads-per-event", "%.3f", float64(reads)/n)
 	r.add("repeat-describe-instances-per-event", "%.3f", float64(di)/n)
 	r.add("repeat-cold-starts", "%d", run.ColdStarts)
 	r.add("repeat-calls-per-cold-start", "%.2f", float64(reads+writes-di)/float64(max(1, run.ColdStarts)))
+	r.add("repeat-guard-writes-per-event", "%.3f", float64(guardWrites)/n)
+	r.add("repeat-guard-reads-per-event", "%.3f", float64(guardReads)/n)
 	r.add("repeat-calls-by-op", "%s", perOp(st, "", deliveries))
 	r.add("repeat-sns-messages", "%d", len(b.fleet.World.Published())-published)
 	r.add("repeat-failed-invocations", "%d", run.Failed())
 	return r, nil
 }
 
-// isRead tells reads (Describe*, Get*, STS GetCallerIdentity) from writes.
+// isRead tells reads (Describe*, Get*, STS GetCallerIdentity, DynamoDB
+// Query) from writes.
 func isRead(op string) bool {
 	_, action, _ := strings.Cut(op, ":")
-	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get")
+	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get") || action == "Query"
 }

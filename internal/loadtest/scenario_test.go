@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,13 +204,19 @@ func TestRepeatStormSmoke(t *testing.T) {
 		if err != nil {
 			t.Fatalf("repeat-calls-by-op %q: %v", kv, err)
 		}
-		switch op {
-		case "ec2:DescribeInstances":
-		case "sts:GetCallerIdentity":
+		switch {
+		case strings.HasPrefix(op, "dynamodb:"):
+			// The guard's token, taken beside the description and found held
+			// by the instance (or given back): bounded, never EC2.
+			if perEvent > 2 {
+				t.Errorf("%v %s per event", perEvent, op)
+			}
+		case op == "ec2:DescribeInstances":
+		case op == "sts:GetCallerIdentity":
 			if perEvent*30 > cold {
 				t.Errorf("%v STS calls per event with %v cold starts: the account id must be asked once per environment", perEvent, cold)
 			}
-		case "ec2:DescribeSecurityGroups":
+		case op == "ec2:DescribeSecurityGroups":
 			if perEvent > 1 {
 				t.Errorf("%v group look-ups per event, want at most one", perEvent)
 			}
@@ -258,5 +265,32 @@ func TestResultWrite(t *testing.T) {
 	}
 	if want := "burst-ratio: 1.23\ncold-start-ms: 130\n"; out.String() != want {
 		t.Errorf("wrote %q, want %q", out.String(), want)
+	}
+}
+
+func TestWormSmoke(t *testing.T) {
+	for _, throttle := range []float64{0, 0.3} {
+		t.Run(fmt.Sprint(throttle), func(t *testing.T) {
+			r, err := Worm(context.Background(), smoke(), WormSpec{Findings: 12, Cap: 3, Throttle: throttle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			suffix := ""
+			if throttle > 0 {
+				suffix = "-throttled"
+			}
+			name := func(s string) string { return "guard-" + s + suffix }
+			for metric, want := range map[string]float64{"contained": 3, "held": 9, "reports-per-finding": 1, "bystanders-touched": 0} {
+				if got := number(t, r, name(metric)); got != want {
+					t.Errorf("%s = %v, want %v (%s)", name(metric), got, want, r.Get(name("problems")))
+				}
+			}
+			if got := r.Get(name("tokens")); got != "3 live, held by 3 instances" {
+				t.Errorf("tokens: %q", got)
+			}
+			if throttle > 0 && !strings.Contains(r.Get(name("dynamodb-writes-per-finding")), "throttled answers") {
+				t.Errorf("no throttling reported: %q", r.Get(name("dynamodb-writes-per-finding")))
+			}
+		})
 	}
 }

@@ -3,13 +3,18 @@ package loadtest
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/notify"
+	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
 
@@ -120,18 +125,72 @@ func (f *Fleet) Inspect() []State {
 func (f *Fleet) BystandersTouched() []string {
 	var out []string
 	for _, id := range f.Bystanders {
-		inst := f.World.Instance(id)
-		touched := tagValue(inst.Tags, contract.TagStatus) != ""
-		for _, ni := range inst.NetworkInterfaces {
-			for _, g := range ni.Groups {
-				touched = touched || aws.ToString(g.GroupName) == contract.IsolationGroupName
-			}
-		}
-		if touched {
+		if f.touched(id) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// touched reports any mark of containment on an instance: a status tag, an
+// interface in one of Firebreak's groups, termination protection, a snapshot.
+func (f *Fleet) touched(id string) bool {
+	inst := f.World.Instance(id)
+	if tagValue(inst.Tags, contract.TagStatus) != "" || f.World.InstanceAttributes(id).DisableAPITermination {
+		return true
+	}
+	for _, ni := range inst.NetworkInterfaces {
+		for _, g := range ni.Groups {
+			if n := aws.ToString(g.GroupName); n == contract.IsolationGroupName || n == contract.AllTrafficGroupName {
+				return true
+			}
+		}
+	}
+	for _, s := range f.World.Snapshots() {
+		for _, t := range s.Tags {
+			if aws.ToString(t.Key) == contract.TagInstanceID && aws.ToString(t.Value) == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Held lists the victims the guard held back, from the world: nothing of the
+// instance touched, and a notification published about it.
+func (f *Fleet) Held() []string {
+	notified := map[string]bool{}
+	for _, m := range f.World.Published() {
+		if a, ok := m.Attributes[notify.AttrDecision]; ok && aws.ToString(a.StringValue) == string(report.Notify) {
+			notified[aws.ToString(m.Attributes[notify.AttrInstanceID].StringValue)] = true
+		}
+	}
+	var out []string
+	for _, v := range f.Victims {
+		if !f.touched(v.InstanceID) && notified[v.InstanceID] {
+			out = append(out, v.InstanceID)
+		}
+	}
+	return out
+}
+
+// Tokens counts the live guard tokens in the world's table, and how many
+// distinct instances hold them.
+func (f *Fleet) Tokens(now time.Time) (tokens, instances int) {
+	holders := map[string]bool{}
+	for _, it := range f.World.Items(f.GuardTable) {
+		pk, _ := it[contract.GuardPartitionKey].(*ddbtypes.AttributeValueMemberS)
+		exp, _ := it[contract.GuardTTLAttribute].(*ddbtypes.AttributeValueMemberN)
+		inst, _ := it["instance"].(*ddbtypes.AttributeValueMemberS)
+		if pk == nil || !strings.HasPrefix(pk.Value, "slots#") || exp == nil || inst == nil {
+			continue
+		}
+		if sec, err := strconv.ParseInt(exp.Value, 10, 64); err == nil && sec > now.Unix() {
+			tokens++
+			holders[inst.Value] = true
+		}
+	}
+	return tokens, len(holders)
 }
 
 func tagValue(tags []ec2types.Tag, key string) string {

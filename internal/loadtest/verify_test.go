@@ -22,7 +22,7 @@ import (
 // HTTP): what is under test here is Inspect, not the wire.
 func containInProcess(t *testing.T, f *Fleet, victims ...int) {
 	t.Helper()
-	env := map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket}
+	env := map[string]string{contract.EnvTopicARN: f.Topic, contract.EnvEvidenceBucket: f.Bucket, contract.EnvGuardTable: f.GuardTable}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -162,12 +162,14 @@ var outcomeNames = []string{
 func Outcome(r *report.Report) string {
 	switch {
 	case r.Kind == report.KindRelease:
-		if len(r.Failed()) == 0 && !r.DryRun {
+		if r.Decision == report.Release && len(r.Failed()) == 0 && !r.DryRun {
 			return contract.MetricReleased
 		}
 		return ""
 	case r.Kind == report.KindSweep:
 		return ""
+	case r.Guard != nil && r.Guard.Outcome == report.GuardHeld:
+		return contract.MetricHeldByGuard
 	case r.Decision == report.Ignore:
 		return contract.MetricIgnored
 	case r.Decision == report.Notify:

@@ -190,7 +190,7 @@ func TestOutcomesAndDimensions(t *testing.T) {
 		},
 		{
 			name: "release", kind: report.KindRelease,
-			reports: []*report.Report{{Kind: report.KindRelease, Decision: report.Contain, Source: "manual", Steps: []report.Step{{Name: "restore", Status: report.Done}}}},
+			reports: []*report.Report{{Kind: report.KindRelease, Decision: report.Release, Source: "manual", Steps: []report.Step{{Name: "restore", Status: report.Done}}}},
 			want:    []string{"AwsCalls{Kind=release} [7]", "Released{FindingFamily=Manual} [1]", "Released{} [1]"},
 		},
 	}

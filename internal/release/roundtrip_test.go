@@ -149,6 +149,8 @@ func newShape(seed uint64) *shape {
 	s.d.Topic = w.AddTopic("firebreak-reports")
 	s.d.Bucket = "firebreak-evidence-" + account
 	w.AddVersionedBucket(s.d.Bucket)
+	s.d.GuardTable = "firebreak-guard"
+	w.AddGuardTable(s.d.GuardTable)
 	return s
 }
 

@@ -2,7 +2,10 @@
 // event it handles. Field names and enum values are a contract: other tools parse them.
 package report
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Decision is what Firebreak decided to do with an event.
 type Decision string
@@ -171,6 +174,32 @@ type Report struct {
 	RequestedBy     *Requester `json:"requestedBy,omitempty"`
 	Reattach        bool       `json:"reattach,omitempty"`
 	AlreadyReleased bool       `json:"alreadyReleased,omitempty"`
+	// Guard is the blast-radius guard's answer (containments only).
+	Guard *Guard `json:"guard,omitempty"`
+	// ManualRequest is the request that contains the instance by hand, ready
+	// to send, when the guard held an automatic containment back.
+	ManualRequest json.RawMessage `json:"manualRequest,omitempty"`
+}
+
+// GuardHeld is the guard's outcome when it held an automatic containment
+// back (the HeldByGuard metric counts these).
+const GuardHeld = "held"
+
+// Guard is what the blast-radius guard said. Outcome is one of taken,
+// already-counted, returned (taken, then given back: the run changed
+// nothing), held (over the cap: nothing changed), unavailable (the table
+// could not answer: nothing changed, Lambda retries), not-needed (the run
+// changed nothing, so no token was needed), counted (a person's request:
+// recorded, never capped), would-take and would-hold (dry run).
+type Guard struct {
+	Outcome string `json:"outcome"`
+	// Count is the automatic containments in the window when the guard
+	// looked (this one included when taken); absent when unknown.
+	Count         *int   `json:"count,omitempty"`
+	Cap           int    `json:"cap"`
+	WindowMinutes int    `json:"windowMinutes"`
+	Error         string `json:"error,omitempty"`
+	Message       string `json:"message,omitempty"`
 }
 
 // Step returns the named step, or nil.

@@ -118,9 +118,9 @@ func joinErrs(errs []error) error {
 	return fmt.Errorf("%w (and: %s)", first, strings.Join(msgs[1:], "; "))
 }
 
-// transient reports whether an error code is one a later retry can fix:
+// Transient reports whether an error code is one a later retry can fix:
 // throttling, server errors, timeouts.
-func transient(code string) bool {
+func Transient(code string) bool {
 	switch code {
 	case "RequestLimitExceeded", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequestsException",
 		"SlowDown", "InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable", "Timeout", "RequestTimeout":

@@ -49,6 +49,10 @@ type Target struct {
 	FromGuardDuty bool
 	// Event is the raw event, kept with the evidence.
 	Event []byte
+	// Gate, when set, is waited for once the live instance shows there is
+	// something to change, before the first change: an error stops the run
+	// with nothing changed (the blast-radius guard).
+	Gate func(context.Context) error
 }
 
 // Outcome is what the runbook did.
@@ -77,6 +81,8 @@ type Outcome struct {
 	// IsolatedAt is when AWS answered the last final swap of a successful
 	// isolation (zero when nothing was swapped).
 	IsolatedAt time.Time
+	// Stopped is the gate's error: nothing was changed.
+	Stopped error
 }
 
 // Runbook runs containments in one account and Region. It is safe for
@@ -157,6 +163,12 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return Outcome{Steps: r.allSteps(step(report.StepCapture, report.NotApplicable, nil, "instance is %s: nothing left to contain", inst.State),
 			report.NotApplicable, "instance is "+inst.State)}
 	}
+	if t.Gate != nil {
+		if err := t.Gate(ctx); err != nil {
+			return Outcome{Stopped: err, Tags: inst.Tags, Note: note, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "not captured: %v", err),
+				report.Skipped, "nothing changed: "+err.Error())}
+		}
+	}
 
 	// Round trip 2 onwards. Reads for the evidence run beside the changes that
 	// do not alter what they read; detach is issued together with the final
@@ -188,7 +200,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// retries is worth a Lambda retry: the status says "partial", so the retry
 	// is not taken for "already contained" and redoes what is missing.
 	incomplete := !iso.swapFailed && slices.ContainsFunc(steps, func(s report.Step) bool {
-		return s.Status == report.Failed && transient(s.Error)
+		return s.Status == report.Failed && Transient(s.Error)
 	})
 	if incomplete {
 		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)

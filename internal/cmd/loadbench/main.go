@@ -40,8 +40,8 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "repeat", "coldstart", "init"}
-	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "coldstart", "init"}
+	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "coldstart"}
 )
 
 type options struct {
@@ -52,6 +52,8 @@ type options struct {
 	burst          int
 	reserved       int
 	accounts       int
+	worm           int
+	guardCap       int
 	repeat         int
 	repeatVictims  int
 	coldStartRuns  int
@@ -74,6 +76,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// infra/stack's default reservedConcurrency.
 	fs.IntVar(&o.reserved, "reserved-concurrency", 5, "execution environments in burst-reserved, as the function's reserved concurrency")
 	fs.IntVar(&o.accounts, "accounts", 20, "member accounts the burst-org scenarios spread the burst over")
+	fs.IntVar(&o.worm, "guard-findings", 300, "findings at once in the guard scenarios (one execution environment each)")
+	fs.IntVar(&o.guardCap, "guard-cap", 10, "maxAutomaticContainments in the guard scenarios")
 	fs.IntVar(&o.repeat, "repeat", 1000, "re-deliveries in the repeat storm")
 	fs.IntVar(&o.repeatVictims, "repeat-victims", 50, "contained instances the repeat storm re-delivers findings for")
 	fs.IntVar(&o.o.Concurrency, "concurrency", o.o.Concurrency, "execution environments, in every scenario but the burst")
@@ -106,6 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-concurrency must be at least 1, got %d", o.o.Concurrency)
 	case o.latencyMin < 0 || o.latencyMax < o.latencyMin:
 		return o, fmt.Errorf("need 0 <= -latency-min <= -latency-max, got %v and %v", o.latencyMin, o.latencyMax)
+	case o.guardCap < 1:
+		return o, fmt.Errorf("-guard-cap must be at least 1, got %d", o.guardCap)
 	case o.coldStartRuns < 1:
 		return o, fmt.Errorf("-cold-start-runs must be at least 1, got %d", o.coldStartRuns)
 	case o.initRuns < 1:
@@ -182,6 +188,10 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 	case "burst-org-reserved":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved,
 			GroupsExist: true, Accounts: o.accounts})
+	case "guard":
+		return loadtest.Worm(ctx, o.o, loadtest.WormSpec{Findings: o.sized(o.worm), Cap: o.guardCap})
+	case "guard-throttled":
+		return loadtest.Worm(ctx, o.o, loadtest.WormSpec{Findings: o.sized(o.worm), Cap: o.guardCap, Throttle: 0.3})
 	case "repeat":
 		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
 	case "coldstart":

@@ -149,6 +149,7 @@ func printBanner(w io.Writer, endpoint string, o options, d awsfake.Demo) {
 		{"Lambda target group", d.LambdaTargetGroup},
 		{"SNS topic", d.Topic},
 		{"evidence bucket", d.Bucket},
+		{"guard table (DynamoDB)", d.GuardTable},
 	}
 	for _, r := range rows {
 		fmt.Fprintf(tw, "  %s\t%s\n", r[0], r[1])
