@@ -145,9 +145,9 @@ func DefaultConfig() Config {
 		SecurityHubAction:     true,
 		// EventBridge delivers within seconds; its retries and Lambda's
 		// asynchronous queue stay within minutes unless something is wrong.
-		FindingAgeAlarmMinutes: 15,
-		MemberRoleName:         contract.DefaultMemberRole,
-		MemberDeployment:       MemberDeploymentCDK,
+		FindingAgeAlarmMinutes:   15,
+		MemberRoleName:           contract.DefaultMemberRole,
+		MemberDeployment:         MemberDeploymentCDK,
 		MaxAutomaticContainments: contract.DefaultMaxAutomaticContainments,
 		GuardWindowMinutes:       contract.DefaultGuardWindowMinutes,
 	}
