@@ -11,6 +11,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -35,6 +36,8 @@ type EC2 interface {
 	CreateSnapshots(context.Context, *ec2.CreateSnapshotsInput, ...func(*ec2.Options)) (*ec2.CreateSnapshotsOutput, error)
 	DescribeSnapshots(context.Context, *ec2.DescribeSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
 	CreateTags(context.Context, *ec2.CreateTagsInput, ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	LockSnapshot(context.Context, *ec2.LockSnapshotInput, ...func(*ec2.Options)) (*ec2.LockSnapshotOutput, error)
+	DescribeLockedSnapshots(context.Context, *ec2.DescribeLockedSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeLockedSnapshotsOutput, error)
 }
 
 // AutoScaling is what the runbook needs from EC2 Auto Scaling.
@@ -71,6 +74,13 @@ type STS interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
+// SecurityHub writes Firebreak's outcome back to the finding: Security Hub
+// CSPM (ASFF findings) and Security Hub (OCSF findings).
+type SecurityHub interface {
+	BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
+	BatchUpdateFindingsV2(context.Context, *securityhub.BatchUpdateFindingsV2Input, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsV2Output, error)
+}
+
 // Clients is one account and Region's set of clients.
 type Clients struct {
 	EC2         EC2
@@ -79,6 +89,7 @@ type Clients struct {
 	ELBV2       ELBV2
 	SNS         SNS
 	S3          S3
+	SecurityHub SecurityHub
 }
 
 // Compile-time proof that the SDK clients satisfy the interfaces.
@@ -90,4 +101,5 @@ var (
 	_ SNS         = (*sns.Client)(nil)
 	_ S3          = (*s3.Client)(nil)
 	_ STS         = (*sts.Client)(nil)
+	_ SecurityHub = (*securityhub.Client)(nil)
 )

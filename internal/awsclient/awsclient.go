@@ -21,6 +21,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -167,6 +168,8 @@ func (f *Factory) For(ctx context.Context, account, region string) (awsapi.Clien
 		// the instance is in. A custom endpoint (a simulator, an S3-compatible
 		// store) cannot serve virtual-hosted bucket names: path style there.
 		S3: s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() }),
+		// Findings live in the Region of the resource, like the instance.
+		SecurityHub: securityhub.NewFromConfig(cfg),
 	}
 	f.clients[region] = c
 	return c, nil

@@ -39,6 +39,11 @@ func (w *World) denial(svc service, op string) error {
 		return apiError("AuthorizationError",
 			"User: %s is not authorized to perform: SNS:%s because no identity-based policy allows the SNS:%s action",
 			w.callerARN(), op, op)
+	case svcSecurityHub:
+		// JSON services spell it with the Exception suffix.
+		return apiError("AccessDeniedException",
+			"User: %s is not authorized to perform: %s on resource: arn:aws:securityhub:%s:%s:hub/default because no identity-based policy allows the %s action",
+			w.callerARN(), action, w.region, w.account, action)
 	default:
 		return apiError("AccessDenied",
 			"User: %s is not authorized to perform: %s because no identity-based policy allows the %s action",

@@ -19,6 +19,7 @@ const (
 	svcSNS         service = "sns"
 	svcS3          service = "s3"
 	svcSTS         service = "sts"
+	svcSecurityHub service = "securityhub"
 )
 
 // hooks are the test controls applied to every call before the model runs.

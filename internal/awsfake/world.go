@@ -53,6 +53,7 @@ type World struct {
 	published  []Message
 	buckets    store[string]
 	objects    store[*Object]
+	hub        securityHub
 }
 
 // New returns an empty world for one account and Region.
@@ -87,6 +88,7 @@ func (w *World) Clients() awsapi.Clients {
 		ELBV2:       &ELBV2{w: w},
 		SNS:         &SNS{w: w},
 		S3:          &S3{w: w},
+		SecurityHub: &SecurityHub{w: w},
 	}
 }
 
@@ -99,6 +101,7 @@ var (
 	_ awsapi.SNS         = (*SNS)(nil)
 	_ awsapi.S3          = (*S3)(nil)
 	_ awsapi.STS         = (*STS)(nil)
+	_ awsapi.SecurityHub = (*SecurityHub)(nil)
 )
 
 // STS returns the STS fake (awsapi.Clients has no STS field).
