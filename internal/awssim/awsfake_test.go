@@ -82,15 +82,7 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 	// answers name the same resources in both.
 	var isolationGroup string
 	var egressRules []string
-	steps := []struct {
-		name string
-		call func(context.Context, api) (any, error)
-		// after reads ids from the direct world's output for later steps.
-		after func(any)
-		// code and status are the error expected over the wire, if any.
-		code   string
-		status int
-	}{
+	steps := []wireStep{
 		{name: "sts:GetCallerIdentity", call: func(ctx context.Context, c api) (any, error) {
 			return c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		}},
@@ -252,6 +244,33 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 		}},
 	}
 
+	runWireSteps(t, straight, overWire, steps)
+
+	// The state each world ended in is the same, field for field.
+	assertSame(t, "victim", ptr(direct.Instance(d.Victim)), ptr(wired.Instance(d.Victim)))
+	assertSame(t, "isolation group rules", ptr(direct.SecurityGroupRules(isolationGroup)), ptr(wired.SecurityGroupRules(isolationGroup)))
+	assertSame(t, "network ACL", ptr(direct.NetworkACL(d.NetworkACL)), ptr(wired.NetworkACL(d.NetworkACL)))
+	assertSame(t, "snapshots", ptr(direct.Snapshots()), ptr(wired.Snapshots()))
+	assertSame(t, "published messages", ptr(direct.Published()), ptr(wired.Published()))
+	assertSame(t, "objects", ptr(direct.Objects()), ptr(wired.Objects()))
+	assertSame(t, "ip targets", ptr(direct.Targets(d.IPTargetGroup)), ptr(wired.Targets(d.IPTargetGroup)))
+}
+
+// wireStep is one call made on both worlds.
+type wireStep struct {
+	name string
+	call func(context.Context, api) (any, error)
+	// after reads ids from the direct world's output for later steps.
+	after func(any)
+	// code and status are the error expected over the wire, if any.
+	code   string
+	status int
+}
+
+// runWireSteps makes each call directly and over the wire, in order, and
+// checks both answered alike.
+func runWireSteps(t *testing.T, straight, overWire api, steps []wireStep) {
+	t.Helper()
 	ctx := context.Background()
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -270,15 +289,6 @@ func TestWireMatchesDirectCalls(t *testing.T) {
 			assertSame(t, "output over the wire", want, got)
 		})
 	}
-
-	// The state each world ended in is the same, field for field.
-	assertSame(t, "victim", ptr(direct.Instance(d.Victim)), ptr(wired.Instance(d.Victim)))
-	assertSame(t, "isolation group rules", ptr(direct.SecurityGroupRules(isolationGroup)), ptr(wired.SecurityGroupRules(isolationGroup)))
-	assertSame(t, "network ACL", ptr(direct.NetworkACL(d.NetworkACL)), ptr(wired.NetworkACL(d.NetworkACL)))
-	assertSame(t, "snapshots", ptr(direct.Snapshots()), ptr(wired.Snapshots()))
-	assertSame(t, "published messages", ptr(direct.Published()), ptr(wired.Published()))
-	assertSame(t, "objects", ptr(direct.Objects()), ptr(wired.Objects()))
-	assertSame(t, "ip targets", ptr(direct.Targets(d.IPTargetGroup)), ptr(wired.Targets(d.IPTargetGroup)))
 }
 
 func ptr[T any](v T) *T { return &v }

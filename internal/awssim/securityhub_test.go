@@ -44,13 +44,7 @@ func TestSecurityHubAndSnapshotLockOverTheWire(t *testing.T) {
 	gd := shtypes.AwsSecurityFindingIdentifier{Id: aws.String(findingARN), ProductArn: aws.String(product)}
 	unknown := shtypes.AwsSecurityFindingIdentifier{Id: aws.String(findingARN + "0"), ProductArn: aws.String(product)}
 	var snaps []string
-	steps := []struct {
-		name   string
-		call   func(context.Context, api) (any, error)
-		after  func(any)
-		code   string
-		status int
-	}{
+	steps := []wireStep{
 		{name: "BatchUpdateFindings: note, workflow, fields; one finding not imported", call: func(ctx context.Context, c api) (any, error) {
 			return c.SecurityHub.BatchUpdateFindings(ctx, &securityhub.BatchUpdateFindingsInput{
 				FindingIdentifiers: []shtypes.AwsSecurityFindingIdentifier{gd, unknown},
@@ -103,24 +97,7 @@ func TestSecurityHubAndSnapshotLockOverTheWire(t *testing.T) {
 			return c.EC2.DescribeLockedSnapshots(ctx, &ec2.DescribeLockedSnapshotsInput{SnapshotIds: snaps})
 		}},
 	}
-	ctx := context.Background()
-	for _, s := range steps {
-		t.Run(s.name, func(t *testing.T) {
-			want, wantErr := s.call(ctx, straight)
-			got, gotErr := s.call(ctx, overWire)
-			if s.after != nil && wantErr == nil {
-				s.after(want)
-			}
-			if s.code != "" {
-				assertWireError(t, gotErr, s.code, s.status)
-			}
-			if wantErr != nil || gotErr != nil {
-				assertSameError(t, wantErr, gotErr)
-				return
-			}
-			assertSame(t, "output over the wire", want, got)
-		})
-	}
+	runWireSteps(t, straight, overWire, steps)
 	for _, w := range []*awsfake.World{direct, wired} {
 		f, _ := w.SecurityHubFinding(product, findingARN)
 		if f.Workflow != shtypes.WorkflowStatusNotified || aws.ToString(f.Note.Text) != "Firebreak contained i-0abc" ||

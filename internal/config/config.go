@@ -21,6 +21,18 @@ type Config struct {
 	Isolation      string
 	// AccountID is the account the function runs in; empty means "ask STS".
 	AccountID string
+	// SnapshotLock is the EBS snapshot lock of evidence snapshots.
+	SnapshotLock SnapshotLock
+	// SecurityHub is the write-back to Security Hub (contract.SecurityHub*).
+	SecurityHub string
+}
+
+// SnapshotLock is a lock mode (contract.SnapshotLock*), its duration and,
+// in compliance mode, its cooling-off period (0: none, final at once).
+type SnapshotLock struct {
+	Mode         string
+	Days         int32
+	CoolOffHours int32
 }
 
 // NACL reports whether the network-ACL hard cut is on.
@@ -35,7 +47,8 @@ var (
 // FromEnv reads and validates the configuration. Every problem is reported at
 // once, each naming the variable, so a bad deployment fails with one clear message.
 func FromEnv(getenv func(string) string) (Config, error) {
-	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4}
+	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4, SecurityHub: contract.SecurityHubAuto,
+		SnapshotLock: SnapshotLock{Mode: contract.SnapshotLockGovernance, Days: 90}}
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -91,6 +104,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.AccountID = v
 	}
+	errs = append(errs, readEvidenceSettings(getenv, &c)...)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}

@@ -13,6 +13,29 @@ const (
 	EnvNotifyMinSeverity  = "FIREBREAK_NOTIFY_MIN_SEVERITY"
 	EnvIsolation          = "FIREBREAK_ISOLATION"
 	EnvAccountID          = "FIREBREAK_ACCOUNT_ID"
+	// EBS snapshot lock of the evidence snapshots (issue 11).
+	EnvSnapshotLockMode         = "FIREBREAK_SNAPSHOT_LOCK_MODE"
+	EnvSnapshotLockDays         = "FIREBREAK_SNAPSHOT_LOCK_DAYS"
+	EnvSnapshotLockCoolOffHours = "FIREBREAK_SNAPSHOT_LOCK_COOL_OFF_HOURS"
+	// EnvSecurityHubWriteBack chooses the Security Hub write-back (SecurityHub* values).
+	EnvSecurityHubWriteBack = "FIREBREAK_SECURITY_HUB_WRITE_BACK"
+)
+
+// Snapshot lock modes (EnvSnapshotLockMode): EC2's LockMode values, or none.
+const (
+	SnapshotLockGovernance = "governance"
+	SnapshotLockCompliance = "compliance"
+	SnapshotLockNone       = "none"
+)
+
+// Security Hub write-back (EnvSecurityHubWriteBack): auto writes to Security Hub CSPM
+// (BatchUpdateFindings) and Security Hub (BatchUpdateFindingsV2), each where
+// it is enabled; cspm and v2 write to one; off writes nothing.
+const (
+	SecurityHubAuto = "auto"
+	SecurityHubCSPM = "cspm"
+	SecurityHubV2   = "v2"
+	SecurityHubOff  = "off"
 )
 
 // Isolation modes (EnvIsolation).
@@ -33,6 +56,9 @@ const (
 	// TagReport is "unpublished" while a containment's report failed to
 	// reach SNS, so the next event for the instance publishes, not stays quiet.
 	TagReport = "firebreak:report"
+	// TagSecurityHub records the Security Hub updates already written for the
+	// instance, so a re-delivery does not call Security Hub again.
+	TagSecurityHub = "firebreak:securityhub"
 
 	// On snapshots: which instance they were taken of, and when.
 	TagInstanceID = "firebreak:instance-id"

@@ -22,6 +22,10 @@ const (
 	NotApplicable Status = "not-applicable"
 	Planned       Status = "planned"
 	Failed        Status = "failed"
+	// Pending is work that could not be done yet and that a later event for
+	// the same finding does (the Security Hub write-back of a finding not
+	// yet imported, or throttled).
+	Pending Status = "pending"
 )
 
 // Step names, in the order the runbook reports them.
@@ -108,9 +112,13 @@ type Report struct {
 	Region           string      `json:"region,omitempty"`
 	Evidence         *Evidence   `json:"evidence,omitempty"`
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
-	Steps            []Step      `json:"steps"`
-	StartedAt        time.Time   `json:"startedAt"`
-	FinishedAt       time.Time   `json:"finishedAt"`
+	// Snapshots are the evidence snapshots of the instance and their locks.
+	Snapshots []Snapshot `json:"snapshots,omitempty"`
+	// SecurityHub is what was written back to the finding in Security Hub.
+	SecurityHub *SecurityHub `json:"securityHub,omitempty"`
+	Steps       []Step       `json:"steps"`
+	StartedAt   time.Time    `json:"startedAt"`
+	FinishedAt  time.Time    `json:"finishedAt"`
 }
 
 // Step returns the named step, or nil.

@@ -162,8 +162,8 @@ func loadEC2(dir string, ops []string) (*ec2Table, error) {
 			t.Version = v
 		}
 		// Operations without members in a direction have no document function.
-		w.shape(op + "Input")
-		w.shape(op + "Output")
+		shapeIn(t.Shapes, op+"Input")
+		shapeIn(t.Shapes, op+"Output")
 		if name := "awsEc2query_serializeOpDocument" + op + "Input"; ser[name] != nil {
 			if err := w.serStruct(name); err != nil {
 				return nil, err
@@ -187,13 +187,32 @@ type ec2Walker struct {
 	seen     map[string]bool
 }
 
-func (w *ec2Walker) shape(typ string) *shape {
-	s := w.t.Shapes[typ]
+// shapeIn returns the shape of a Go type, adding it on first use.
+func shapeIn(shapes map[string]*shape, typ string) *shape {
+	s := shapes[typ]
 	if s == nil {
 		s = &shape{Type: typ, Members: map[string]*member{}}
-		w.t.Shapes[typ] = s
+		shapes[typ] = s
 	}
 	return s
+}
+
+// structFunc returns a struct (de)serializer and its Go type, or a nil
+// function when it was walked already.
+func structFunc(funcs map[string]*ast.FuncDecl, seen map[string]bool, name string) (*ast.FuncDecl, string, error) {
+	if seen[name] {
+		return nil, "", nil
+	}
+	seen[name] = true
+	fd := funcs[name]
+	if fd == nil {
+		return nil, "", fmt.Errorf("%s not found", name)
+	}
+	typ, kind := paramType(fd)
+	if kind != "struct" {
+		return nil, "", fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
+	}
+	return fd, typ, nil
 }
 
 func (s *shape) member(field string) *member {
@@ -208,19 +227,11 @@ func (s *shape) member(field string) *member {
 // serStruct reads a struct serializer: each `if v.F ... { objectKey :=
 // object.Key("Name") ... }` block names one member.
 func (w *ec2Walker) serStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.ser, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.ser[name]
-	if fd == nil {
-		return fmt.Errorf("serializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
+	s := shapeIn(w.t.Shapes, typ)
 	for _, st := range fd.Body.List {
 		ifs, ok := st.(*ast.IfStmt)
 		if !ok {
@@ -273,20 +284,11 @@ func (w *ec2Walker) serAny(name string, flat bool) error {
 // desStruct reads a struct deserializer: each `case strings.EqualFold("name",
 // t.Name.Local)` names the element of the sv.Field it fills.
 func (w *ec2Walker) desStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.des, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.des[name]
-	if fd == nil {
-		return fmt.Errorf("deserializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
-	var err error
+	s := shapeIn(w.t.Shapes, typ)
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		cc, ok := n.(*ast.CaseClause)
 		if !ok || err != nil || len(cc.List) != 1 {

@@ -58,8 +58,8 @@ func loadRestJSON(dir string, ops []string) (*jsonTable, error) {
 			return nil, fmt.Errorf("%s: URI, query or header bindings are not modelled", op)
 		}
 		t.Ops = append(t.Ops, r)
-		w.shape(op + "Input")
-		w.shape(op + "Output")
+		shapeIn(t.Shapes, op+"Input")
+		shapeIn(t.Shapes, op+"Output")
 		if name := "awsRestjson1_serializeOpDocument" + op + "Input"; ser[name] != nil {
 			if err := w.serStruct(name); err != nil {
 				return nil, err
@@ -96,30 +96,13 @@ type jsonWalker struct {
 	seen     map[string]bool
 }
 
-func (w *jsonWalker) shape(typ string) *shape {
-	s := w.t.Shapes[typ]
-	if s == nil {
-		s = &shape{Type: typ, Members: map[string]*member{}}
-		w.t.Shapes[typ] = s
-	}
-	return s
-}
-
 // serStruct reads `if v.F ... { ok := object.Key("Name") ... }` blocks.
 func (w *jsonWalker) serStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.ser, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.ser[name]
-	if fd == nil {
-		return fmt.Errorf("serializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
+	s := shapeIn(w.t.Shapes, typ)
 	for _, st := range fd.Body.List {
 		ifs, ok := st.(*ast.IfStmt)
 		if !ok {
@@ -161,20 +144,11 @@ func (w *jsonWalker) serAny(name string) error {
 
 // desStruct reads the `case "Name":` clauses that fill sv.Field.
 func (w *jsonWalker) desStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.des, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.des[name]
-	if fd == nil {
-		return fmt.Errorf("deserializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
-	var err error
+	s := shapeIn(w.t.Shapes, typ)
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		cc, ok := n.(*ast.CaseClause)
 		if !ok || err != nil || len(cc.List) != 1 {
