@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -67,6 +68,13 @@ type Config struct {
 	// BootstrapDir, when set, holds a prebuilt linux/arm64 `bootstrap` (from
 	// `make build`) used instead of building functions/contain at synth time.
 	BootstrapDir string
+	// SnapshotLockMode locks evidence snapshots for EvidenceRetentionDays
+	// (contract.SnapshotLock*); SnapshotLockCoolOffHours is the compliance
+	// mode's cooling-off period.
+	SnapshotLockMode         string
+	SnapshotLockCoolOffHours int
+	// SecurityHubWriteBack is contract.SecurityHubAuto, CSPM, V2 or Off.
+	SecurityHubWriteBack string
 }
 
 // DefaultConfig returns the configuration used when the context says nothing.
@@ -82,6 +90,10 @@ func DefaultConfig() Config {
 		LogLevel:              "info",
 		ReservedConcurrency:   5,
 		SecurityHubAction:     true,
+
+		SnapshotLockMode:         contract.SnapshotLockGovernance,
+		SnapshotLockCoolOffHours: 24,
+		SecurityHubWriteBack:     contract.SecurityHubAuto,
 	}
 }
 
@@ -91,7 +103,7 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir,
+		KeyBootstrapDir, KeySnapshotLockMode, KeySnapshotLockCoolOffHours, KeySecurityHubWriteBack,
 	}
 }
 
@@ -157,6 +169,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyReservedConcurrency, func(v any) (err error) { c.ReservedConcurrency, err = toInt(v); return })
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
+	c.readEvidence(read)
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -213,6 +226,7 @@ func (c Config) Validate() error {
 	if c.ReservedConcurrency < 1 || c.ReservedConcurrency > 900 {
 		bad("context %s: %d is outside 1-900", KeyReservedConcurrency, c.ReservedConcurrency)
 	}
+	errs = append(errs, c.validateEvidence()...)
 	return errors.Join(errs...)
 }
 
@@ -231,7 +245,7 @@ func (c Config) objectLockRetention() awss3.ObjectLockRetention {
 // Environment is what the function reads at start-up. The account spares the
 // function an STS call on every cold start.
 func (c Config) Environment(topicArn, bucketName, account string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		contract.EnvTopicARN:           topicArn,
 		contract.EnvEvidenceBucket:     bucketName,
 		contract.EnvAccountID:          account,
@@ -240,6 +254,8 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
 		contract.EnvIsolation:          c.IsolationMode,
 	}
+	maps.Copy(env, c.evidenceEnvironment())
+	return env
 }
 
 func formatSeverity(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

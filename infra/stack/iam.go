@@ -30,7 +30,7 @@ var (
 var describeActions = []string{
 	"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 	"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls",
-	"ec2:DescribeSnapshots", "autoscaling:DescribeAutoScalingInstances",
+	"ec2:DescribeSnapshots", "ec2:DescribeLockedSnapshots", "autoscaling:DescribeAutoScalingInstances",
 	"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
 	"elasticloadbalancing:DescribeTargetHealth",
 }
@@ -93,7 +93,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 	snapshots := fmt.Sprintf("arn:%s:ec2:%s::snapshot/*", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION())
 	region := *awscdk.Aws_REGION()
 
-	mutating := concat(securityGroupRuleActions, interfaceActions, snapshotActions,
+	mutating := concat(securityGroupRuleActions, interfaceActions, snapshotActions, lockActions,
 		[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget)
 	s := []awsiam.PolicyStatement{
 		// Defence in depth: the function skips exempt instances itself; this
@@ -163,6 +163,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		allow("EncryptEvidence", []string{"kms:GenerateDataKey"}, []string{refs.evidenceKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
 	}
+	s = append(s, evidenceStatements(cfg, snapshots)...)
 	// The hard cut writes into subnets' network ACLs: granted only when chosen.
 	if cfg.IsolationMode == contract.IsolationSGNACL {
 		s = append(s, allow("HardCutNetworkAcls", naclActions, []string{ec2Arn("network-acl/*")}, notExempt()))
