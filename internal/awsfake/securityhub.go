@@ -172,12 +172,28 @@ func (w *World) SecurityHubFinding(productArn, id string) (Finding, bool) {
 	if !ok {
 		return Finding{}, false
 	}
+	return f.copy(), true
+}
+
+// SecurityHubFindings returns copies of every Security Hub CSPM finding, in
+// import order.
+func (w *World) SecurityHubFindings() []Finding {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Finding
+	for _, f := range w.hub.asff.all() {
+		out = append(out, f.copy())
+	}
+	return out
+}
+
+func (f *asffFinding) copy() Finding {
 	out := Finding{ProductArn: f.productArn, ID: f.id, Workflow: f.workflow, UserDefinedFields: maps.Clone(f.fields), Touched: slices.Clone(f.touched)}
 	if f.note != nil {
 		n := *f.note
 		out.Note = &n
 	}
-	return out, true
+	return out
 }
 
 // SecurityHubV2Finding returns a copy of a Security Hub (OCSF) finding.
@@ -188,8 +204,23 @@ func (w *World) SecurityHubV2Finding(account, uid, productUID string) (OCSFFindi
 	if !ok {
 		return OCSFFinding{}, false
 	}
+	return f.copy(), true
+}
+
+// SecurityHubV2Findings returns copies of every Security Hub (OCSF) finding.
+func (w *World) SecurityHubV2Findings() []OCSFFinding {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []OCSFFinding
+	for _, f := range w.hub.ocsf.all() {
+		out = append(out, f.copy())
+	}
+	return out
+}
+
+func (f *ocsfFinding) copy() OCSFFinding {
 	return OCSFFinding{MetadataUID: f.metadataUID, AccountID: f.account, UID: f.uid, ProductUID: f.productUID,
-		StatusID: f.statusID, Comment: f.comment, Touched: slices.Clone(f.touched)}, true
+		StatusID: f.statusID, Comment: f.comment, Touched: slices.Clone(f.touched)}
 }
 
 // BatchUpdateFindings updates Security Hub CSPM findings.

@@ -49,7 +49,9 @@ func World(first []byte) (*awsfake.World, awsfake.Demo) {
 		victim = in.InstanceID()
 	}
 	w := awsfake.New(Account, Region)
-	return w, w.SeedDemo(victim)
+	d := w.SeedDemo(victim)
+	seedSecurityHub(w, first)
+	return w, d
 }
 
 // Config is the handler configuration for the demo world: the environment's
@@ -151,6 +153,9 @@ func writeReport(out io.Writer, r *report.Report) {
 	if r.Evidence != nil {
 		fmt.Fprintf(out, "   evidence: s3://%s/%s sha256 %s\n", r.Evidence.Bucket, r.Evidence.Key, r.Evidence.SHA256)
 	}
+	if h := r.SecurityHub; h != nil {
+		fmt.Fprintf(out, "   %-10s %-14s %s\n", "securityhub", h.Status, h.Detail)
+	}
 }
 
 // writeWorld shows the state of the world, read from the fake, not from the reports.
@@ -189,6 +194,7 @@ func writeWorld(out io.Writer, w *awsfake.World, d awsfake.Demo) {
 		fmt.Fprintf(out, "   %s targets: %s\n", tg[strings.LastIndex(tg, ":")+1:], strings.Join(targets, ", "))
 	}
 	fmt.Fprintf(out, "   snapshots: %d, objects in the evidence bucket: %d, SNS messages: %d\n", len(w.Snapshots()), len(w.Objects()), len(w.Published()))
+	writeSecurityHub(out, w)
 	by := w.Instance(d.Bystander)
 	var byGroups []string
 	for _, g := range by.NetworkInterfaces[0].Groups {
