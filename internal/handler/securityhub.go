@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +31,7 @@ func (h *Handler) writeBack(ctx context.Context, in *finding.Input, rep *report.
 	if rep.Decision != report.Contain || h.cfg.SecurityHub == contract.SecurityHubOff {
 		return nil
 	}
-	findings := securityHubFindings(in, rep.InstanceID)
+	findings := securityhub.Findings(in, rep.InstanceID)
 	status, contained := containedStatus(rep, prior, runErr)
 	switch {
 	case len(findings) == 0:
@@ -87,35 +86,6 @@ func containedStatus(rep *report.Report, prior map[string]string, runErr error) 
 		return contract.StatusPartial, true
 	}
 	return contract.StatusContained, true
-}
-
-// securityHubFindings names the findings the event is about, as each hub
-// holds them: the GuardDuty finding by its ARN, or the custom action's
-// findings that name the instance, by their own Id and ProductArn.
-func securityHubFindings(in *finding.Input, instanceID string) []securityhub.Finding {
-	var out []securityhub.Finding
-	switch {
-	case in.SecurityHub != nil:
-		for _, f := range in.SecurityHub.Findings {
-			if slices.Contains(f.Instances, instanceID) && f.ID != "" && f.ProductArn != "" {
-				out = append(out, securityhub.ASFF(f.ProductArn, f.ID))
-			}
-		}
-	case in.Source == finding.SourceGuardDuty && in.Finding != nil:
-		if f, ok := securityhub.GuardDuty(guardDutyARN(in.Finding)); ok {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// guardDutyARN is the finding's ARN: detail.arn, or built from the detector
-// and finding ids as GuardDuty builds it.
-func guardDutyARN(f *finding.Finding) string {
-	if f.Arn != "" || f.Service.DetectorID == "" || f.ID == "" {
-		return f.Arn
-	}
-	return fmt.Sprintf("arn:%s:guardduty:%s:%s:detector/%s/finding/%s", orDefault(f.Partition, "aws"), f.Region, f.AccountID, f.Service.DetectorID, f.ID)
 }
 
 // securityHubUpdate is what the finding gets: a note for the person reading

@@ -76,14 +76,14 @@ type Finding struct {
 	AccountID, UID, ProductUID string
 }
 
-var guardDutyARN = regexp.MustCompile(`^arn:(aws[a-z-]*):guardduty:([a-z0-9-]+):(\d{12}):detector/[^/]+/finding/[^/]+$`)
+var guardDutyARNPattern = regexp.MustCompile(`^arn:(aws[a-z-]*):guardduty:([a-z0-9-]+):(\d{12}):detector/[^/]+/finding/[^/]+$`)
 
 // GuardDuty names a GuardDuty finding by its ARN (detail.arn in the
 // EventBridge event) in both hubs: ASFF Id is the ARN under GuardDuty's
 // product ARN in its Region; OCSF finding_info.uid is the ARN under
 // GuardDuty's productv2 ARN.
 func GuardDuty(findingARN string) (Finding, bool) {
-	m := guardDutyARN.FindStringSubmatch(findingARN)
+	m := guardDutyARNPattern.FindStringSubmatch(findingARN)
 	if m == nil {
 		return Finding{}, false
 	}
