@@ -59,6 +59,9 @@ const (
 	// TagSecurityHub records the Security Hub updates already written for the
 	// instance, so a re-delivery does not call Security Hub again.
 	TagSecurityHub = "firebreak:securityhub"
+	// TagSnapshotLock is LockPending while some evidence snapshots could not
+	// be locked (throttling): the next event for the instance locks them.
+	TagSnapshotLock = "firebreak:snapshot-lock"
 
 	// On snapshots: which instance they were taken of, and when.
 	TagInstanceID = "firebreak:instance-id"
@@ -83,6 +86,12 @@ const (
 	// StatusReleased: a person released the instance; re-publications of the
 	// findings it was released from do not contain it again.
 	StatusReleased = "released"
+)
+
+// Values of TagSnapshotLock.
+const (
+	LockPending = "pending"
+	LockDone    = "locked"
 )
 
 // CloudWatch metrics the functions emit (Embedded Metric Format) and the

@@ -46,7 +46,10 @@ func (h *Handler) writeBack(ctx context.Context, in *finding.Input, rep *report.
 		return nil
 	}
 	api, err := h.clients.For(ctx, rep.AccountID, rep.Region)
-	if err != nil || api.SecurityHub == nil {
+	if err == nil && api.SecurityHub == nil {
+		err = errors.New("none configured")
+	}
+	if err != nil {
 		rep.SecurityHub = &report.SecurityHub{Status: report.Failed, Detail: fmt.Sprintf("no Security Hub client for %s in %s: %v", rep.AccountID, rep.Region, err)}
 		return nil
 	}

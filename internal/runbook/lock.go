@@ -97,6 +97,62 @@ func (r *run) lockSet(ctx context.Context, set []report.Snapshot, fresh bool) ([
 	return set, joinErrs(errs)
 }
 
+// recordLocks keeps on the instance whether its snapshots still wait for a
+// lock: one CreateTags, only when that changed.
+func (r *run) recordLocks(ctx context.Context, snap snapshotted) {
+	was := r.inst.Tags[contract.TagSnapshotLock]
+	switch {
+	case r.t.DryRun || !r.locking():
+	case snap.lockPending && was != contract.LockPending:
+		r.tagLocks(ctx, contract.LockPending)
+	case !snap.lockPending && was == contract.LockPending && snap.step.Status != report.Failed:
+		r.tagLocks(ctx, contract.LockDone)
+	}
+}
+
+func (r *run) tagLocks(ctx context.Context, value string) {
+	_, err := r.api.EC2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{r.inst.ID},
+		Tags: []ec2types.Tag{{Key: aws.String(contract.TagSnapshotLock), Value: aws.String(value)}}})
+	if err != nil {
+		r.log.ErrorContext(ctx, "could not record the snapshot lock state on the instance", "state", value, "error", err)
+	}
+}
+
+// finishLocks locks, on an event for an instance already contained, the
+// snapshots an earlier run could not lock (its tag says so, for free with the
+// DescribeInstances every event makes): the only work such an event does.
+func (r *run) finishLocks(ctx context.Context, out *Outcome) {
+	if r.inst.Tags[contract.TagSnapshotLock] != contract.LockPending || !r.locking() || r.t.DryRun {
+		return
+	}
+	// The containment's set: its case's snapshots, however long ago it was.
+	var snap snapshotted
+	found, err := r.api.EC2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, Filters: []ec2types.Filter{
+		{Name: aws.String("tag:" + contract.TagInstanceID), Values: []string{r.inst.ID}},
+		{Name: aws.String("tag:" + contract.TagCaseID), Values: []string{r.inst.Tags[contract.TagCaseID]}}}})
+	var set []report.Snapshot
+	if err == nil {
+		for _, s := range found.Snapshots {
+			set = append(set, report.Snapshot{ID: aws.ToString(s.SnapshotId), VolumeID: aws.ToString(s.VolumeId)})
+		}
+	}
+	switch {
+	case err != nil:
+		snap = snapshotted{step: failed(report.StepSnapshot, "could not find the snapshots waiting for a lock", err, nil), lockPending: true}
+	case len(set) == 0:
+		snap = snapshotted{step: step(report.StepSnapshot, report.Skipped, nil, "no snapshot of case %s left to lock", r.inst.Tags[contract.TagCaseID])}
+	default:
+		snap = r.reuse(ctx, set, "already contained; snapshots of case "+r.inst.Tags[contract.TagCaseID]+" waiting for a lock")
+	}
+	for i := range out.Steps {
+		if out.Steps[i].Name == report.StepSnapshot {
+			out.Steps[i] = snap.step
+		}
+	}
+	out.Snapshots = snap.snapshots
+	r.recordLocks(ctx, snap)
+}
+
 // describeLock copies a lock as EC2 shows it into the report.
 func describeLock(s *report.Snapshot, info ec2types.LockedSnapshotsInfo) {
 	s.LockState = string(info.LockState)

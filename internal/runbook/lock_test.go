@@ -2,6 +2,7 @@ package runbook_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/contract"
@@ -22,6 +24,20 @@ func lockingEnv(t *testing.T, l runbook.SnapshotLock) *env {
 	e := newEnv(t)
 	e.opt.Lock = l
 	return e
+}
+
+// tag is a tag of the demo victim, read from the world.
+func (e *env) tag(key string) string {
+	for _, tg := range e.w.Instance(e.d.Victim).Tags {
+		if aws.ToString(tg.Key) == key {
+			return aws.ToString(tg.Value)
+		}
+	}
+	return ""
+}
+
+func injectedThrottle() error {
+	return &smithy.GenericAPIError{Code: "RequestLimitExceeded", Message: "Request limit exceeded."}
 }
 
 // lockOf reads a snapshot's lock from the world, not from the report.
@@ -73,14 +89,17 @@ func TestSnapshotLockComplianceWithCoolOff(t *testing.T) {
 	}
 }
 
-func TestSnapshotRetryLocksWhatIsLeftAndKeepsExistingLocks(t *testing.T) {
+func TestThrottledLocksAreFinishedByTheNextEventAndKeepExistingLocks(t *testing.T) {
 	e := lockingEnv(t, governance90)
 	// The first run locks nothing: its locks are throttled past the SDK's retries.
 	e.w.FailAlways("LockSnapshot", "RequestLimitExceeded")
 	first := e.contain()
 	s := stepOf(t, first, report.StepSnapshot)
-	if s.Status != report.Failed || s.Error != "RequestLimitExceeded" || !first.Incomplete {
-		t.Fatalf("first snapshot step %+v, incomplete %v: want failed on throttling, so that Lambda retries", s, first.Incomplete)
+	if s.Status != report.Pending || s.Error != "RequestLimitExceeded" || first.Incomplete || first.IsolationFailed {
+		t.Fatalf("first snapshot step %+v, incomplete %v: want pending, without a Lambda retry of the whole containment", s, first.Incomplete)
+	}
+	if got := e.tag(contract.TagSnapshotLock); got != contract.LockPending || e.tag(contract.TagStatus) != contract.StatusContained {
+		t.Fatalf("instance tags: snapshot-lock %q, status %q; want pending and contained", got, e.tag(contract.TagStatus))
 	}
 	e.w.FailAlways("LockSnapshot", "")
 	ids := s.Actions
@@ -89,13 +108,19 @@ func TestSnapshotRetryLocksWhatIsLeftAndKeepsExistingLocks(t *testing.T) {
 		LockMode: ec2types.LockModeCompliance, LockDuration: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
 	}
+	e.w.Advance(48 * time.Hour) // past the reuse window: the case's set is still found
 	e.w.ResetCalls()
 
+	// The next event for the instance (already contained) finishes the locks.
 	second := e.contain()
 
 	s = stepOf(t, second, report.StepSnapshot)
-	if s.Status != report.Done || e.w.Calls()["CreateSnapshots"] != 0 || e.w.Calls()["LockSnapshot"] != 1 || e.w.Calls()["DescribeLockedSnapshots"] != 1 {
-		t.Fatalf("retry: step %+v, calls %v; want the set reused, 1 lookup and 1 lock", s, e.w.Calls())
+	// (A new runbook may also look up the isolation groups.)
+	want := map[string]int{"DescribeInstances": 1, "DescribeSnapshots": 1, "DescribeLockedSnapshots": 1, "LockSnapshot": 1, "CreateTags": 1}
+	got := e.w.Calls()
+	delete(got, "DescribeSecurityGroups")
+	if !second.AlreadyContained || s.Status != report.Done || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("next event: already contained %v, step %+v, calls %v; want %v", second.AlreadyContained, s, got, want)
 	}
 	kept, _ := e.lockOf(ids[0])
 	if kept.LockState != ec2types.LockStateCompliance || aws.ToInt32(kept.LockDuration) != 7 {
@@ -105,17 +130,38 @@ func TestSnapshotRetryLocksWhatIsLeftAndKeepsExistingLocks(t *testing.T) {
 	if locked.LockState != ec2types.LockStateGovernance || aws.ToInt32(locked.LockDuration) != 90 {
 		t.Errorf("the snapshot left unlocked: %+v, want governance for 90 days", locked)
 	}
-	for _, r := range second.Snapshots {
-		if r.ID == ids[0] && (r.Locked || r.LockMode != "compliance") || r.ID == ids[1] && !r.Locked {
-			t.Errorf("reported %+v", r)
-		}
+	if e.tag(contract.TagSnapshotLock) != contract.LockDone {
+		t.Errorf("snapshot-lock tag %q after the locks, want %q", e.tag(contract.TagSnapshotLock), contract.LockDone)
 	}
 
-	// Everything locked: a third run changes nothing and says so.
+	// Everything locked: the next event costs one DescribeInstances (and the
+	// new runbook's group lookup).
 	e.w.ResetCalls()
-	third := e.contain()
-	if s := stepOf(t, third, report.StepSnapshot); s.Status != report.Skipped || e.w.Calls()["LockSnapshot"] != 0 {
-		t.Errorf("third run: %+v, %d LockSnapshot; want skipped and none", s, e.w.Calls()["LockSnapshot"])
+	e.contain()
+	calls := e.w.Calls()
+	delete(calls, "DescribeSecurityGroups")
+	if fmt.Sprint(calls) != fmt.Sprint(map[string]int{"DescribeInstances": 1}) {
+		t.Errorf("event after the locks: calls %v, want one DescribeInstances", calls)
+	}
+}
+
+func TestRetryOfAPartialContainmentLocksWhatIsLeft(t *testing.T) {
+	e := lockingEnv(t, governance90)
+	// Protect throttled: the containment is partial; one lock is throttled too.
+	e.w.FailAlways("ModifyInstanceAttribute", "RequestLimitExceeded")
+	e.w.FailNext("LockSnapshot", injectedThrottle())
+	first := e.contain()
+	if !first.Incomplete || e.tag(contract.TagSnapshotLock) != contract.LockPending {
+		t.Fatalf("first run: incomplete %v, snapshot-lock %q", first.Incomplete, e.tag(contract.TagSnapshotLock))
+	}
+	e.w.FailAlways("ModifyInstanceAttribute", "")
+	e.w.ResetCalls()
+	second := e.contain()
+	if s := stepOf(t, second, report.StepSnapshot); s.Status != report.Done || e.w.Calls()["CreateSnapshots"] != 0 || e.w.Calls()["LockSnapshot"] != 1 {
+		t.Errorf("Lambda's retry: %+v, calls %v; want the set reused and the one lock left taken", s, e.w.Calls())
+	}
+	if e.tag(contract.TagSnapshotLock) != contract.LockDone {
+		t.Errorf("snapshot-lock tag %q, want %q", e.tag(contract.TagSnapshotLock), contract.LockDone)
 	}
 }
 

@@ -133,9 +133,11 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 			report.Skipped, "instance is exempt: nothing changed")}
 	}
 	if inst.contained() {
-		return Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+		out := Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
 			"already contained at %s (case %s): nothing repeated", inst.Tags[contract.TagContainedAt], inst.Tags[contract.TagCaseID]),
 			report.Skipped, "already contained: nothing repeated")}
+		r.finishLocks(ctx, &out)
+		return out
 	}
 	var note string
 	if inst.Tags[contract.TagStatus] == contract.StatusContained {
@@ -183,6 +185,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	if incomplete {
 		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
 	}
+	r.recordLocks(ctx, snap)
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}

@@ -22,6 +22,9 @@ const snapshotAttempts = 3
 type snapshotted struct {
 	step      report.Step
 	snapshots []report.Snapshot
+	// lockPending is set when locks failed on throttling or a server error:
+	// the next event for the instance locks them (see finishLocks).
+	lockPending bool
 }
 
 // snapshot takes one crash-consistent snapshot per attached EBS volume and
@@ -38,7 +41,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) snapshotted {
 		return snapshotted{step: step(report.StepSnapshot, report.Skipped, nil, "another invocation for this instance is taking the snapshot set")}
 	}
 	if set := r.recent(earlier); len(set) > 0 {
-		return r.reuse(ctx, set)
+		return r.reuse(ctx, set, fmt.Sprintf("snapshot set already taken within %s", r.opt.SnapshotReuseWindow))
 	}
 	ebs := 0
 	for _, m := range r.inst.raw.BlockDeviceMappings {
@@ -113,24 +116,37 @@ func (r *run) snapshot(ctx context.Context, f *facts) snapshotted {
 	// Nothing can hold a lock on snapshots this run just took.
 	set, err = r.lockSet(ctx, set, true)
 	if err != nil {
-		return snapshotted{failed(report.StepSnapshot, detail+"; not all locked", err, ids), set}
+		return lockFailed(detail, err, ids, set)
 	}
-	return snapshotted{step(report.StepSnapshot, report.Done, ids, "%s%s", detail, lockSummary(set)), set}
+	return snapshotted{step: step(report.StepSnapshot, report.Done, ids, "%s%s", detail, lockSummary(set)), snapshots: set}
+}
+
+// lockFailed reports snapshots left unlocked. Throttling or a server error
+// (the SDK retried already) does not fail the containment: locking is left
+// to the next event for the instance, so that a burst of containments is
+// not amplified by Lambda retries of whole runbooks for their locks.
+func lockFailed(detail string, err error, ids []string, set []report.Snapshot) snapshotted {
+	if transient(errorCode(err)) {
+		s := failed(report.StepSnapshot, detail+lockSummary(set)+"; the next event for this instance locks them", err, ids)
+		s.Status = report.Pending
+		return snapshotted{step: s, snapshots: set, lockPending: true}
+	}
+	return snapshotted{step: failed(report.StepSnapshot, detail+"; not all locked", err, ids), snapshots: set}
 }
 
 // reuse reports the set an earlier attempt took, and locks what it left unlocked.
-func (r *run) reuse(ctx context.Context, set []report.Snapshot) snapshotted {
+func (r *run) reuse(ctx context.Context, set []report.Snapshot, what string) snapshotted {
 	ids := snapshotIDs(set)
-	detail := fmt.Sprintf("snapshot set already taken within %s: %s", r.opt.SnapshotReuseWindow, strings.Join(ids, ", "))
+	detail := what + ": " + strings.Join(ids, ", ")
 	set, err := r.lockSet(ctx, set, false)
 	if err != nil {
-		return snapshotted{failed(report.StepSnapshot, detail+"; not all locked", err, ids), set}
+		return lockFailed(detail, err, ids, set)
 	}
 	status := report.Skipped
 	if slices.ContainsFunc(set, func(s report.Snapshot) bool { return s.Locked }) {
 		status = r.plan()
 	}
-	return snapshotted{step(report.StepSnapshot, status, ids, "%s%s", detail, lockSummary(set)), set}
+	return snapshotted{step: step(report.StepSnapshot, status, ids, "%s%s", detail, lockSummary(set)), snapshots: set}
 }
 
 // recent lists the snapshots Firebreak took of the instance within the reuse window.
