@@ -92,19 +92,22 @@ func TestLockSnapshotComplianceCoolOff(t *testing.T) {
 	if info, _ := w.SnapshotLock(ids[0]); info.LockState != types.LockStateCompliance {
 		t.Fatalf("after the cooling-off period: %s, want compliance", info.LockState)
 	}
-	for name, tc := range map[string]struct {
+	// In order: each accepted change is the lock the next one meets.
+	for _, tc := range []struct {
+		name string
 		in   *ec2.LockSnapshotInput
 		code string
 	}{
-		"governance":      {governance(ids[0], 30), "IncorrectState"},
-		"shorter":         {compliance(ids[0], 29, 0), "IncorrectState"},
-		"a cooling-off":   {compliance(ids[0], 60, 12), "InvalidParameterCombination"},
-		"same length":     {compliance(ids[0], 30, 0), ""},
-		"longer: allowed": {compliance(ids[0], 60, 0), ""},
+		{"governance", governance(ids[0], 30), "IncorrectState"},
+		{"shorter", compliance(ids[0], 29, 0), "IncorrectState"},
+		{"a cooling-off", compliance(ids[0], 60, 12), "InvalidParameterCombination"},
+		{"same length", compliance(ids[0], 30, 0), ""},
+		{"longer: allowed", compliance(ids[0], 60, 0), ""},
+		{"back to the first length", compliance(ids[0], 30, 0), "IncorrectState"},
 	} {
 		_, err := c.LockSnapshot(ctx, tc.in)
 		if got := code(t, err); got != tc.code {
-			t.Errorf("compliance past the cooling-off, %s: %q (%v), want %q", name, got, err, tc.code)
+			t.Errorf("compliance past the cooling-off, %s: %q (%v), want %q", tc.name, got, err, tc.code)
 		}
 	}
 	if info, _ := w.SnapshotLock(ids[0]); aws.ToInt32(info.LockDuration) != 60 || info.LockState != types.LockStateCompliance {
