@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -125,6 +126,13 @@ type Config struct {
 	// guard's cap: a person's request is never capped.
 	MaxAutomaticContainments int
 	GuardWindowMinutes       int
+	// SnapshotLockMode locks evidence snapshots for EvidenceRetentionDays
+	// (contract.SnapshotLock*); SnapshotLockCoolOffHours is the compliance
+	// mode's cooling-off period.
+	SnapshotLockMode         string
+	SnapshotLockCoolOffHours int
+	// SecurityHubWriteBack is contract.SecurityHubAuto, CSPM, V2 or Off.
+	SecurityHubWriteBack string
 }
 
 // MultiAccount reports whether the function acts in member accounts.
@@ -150,6 +158,9 @@ func DefaultConfig() Config {
 		MemberDeployment:         MemberDeploymentCDK,
 		MaxAutomaticContainments: contract.DefaultMaxAutomaticContainments,
 		GuardWindowMinutes:       contract.DefaultGuardWindowMinutes,
+		SnapshotLockMode:         contract.SnapshotLockGovernance,
+		SnapshotLockCoolOffHours: 24,
+		SecurityHubWriteBack:     contract.SecurityHubAuto,
 	}
 }
 
@@ -161,7 +172,7 @@ func ContextKeys() []string {
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
 		KeyBootstrapDir, KeyFindingAgeAlarm, KeySecurityHubReleaseAction,
 		KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
-		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs, KeyMaxAutomaticContainments, KeyGuardWindowMinutes,
+		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs, KeyMaxAutomaticContainments, KeyGuardWindowMinutes, KeySnapshotLockMode, KeySnapshotLockCoolOffHours, KeySecurityHubWriteBack,
 	}
 }
 
@@ -243,6 +254,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeySecurityHubReleaseAction, func(v any) (err error) { c.SecurityHubReleaseAction, err = toBool(v); return })
 	read(KeyMaxAutomaticContainments, func(v any) (err error) { c.MaxAutomaticContainments, err = toInt(v); return })
 	read(KeyGuardWindowMinutes, func(v any) (err error) { c.GuardWindowMinutes, err = toInt(v); return })
+	c.readEvidence(read)
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
@@ -312,6 +324,7 @@ func (c Config) Validate() error {
 	if c.GuardWindowMinutes < 1 || c.GuardWindowMinutes > contract.GuardWindowMinutesLimit {
 		bad("context %s: %d is outside 1-%d minutes", KeyGuardWindowMinutes, c.GuardWindowMinutes, contract.GuardWindowMinutesLimit)
 	}
+	errs = append(errs, c.validateEvidence()...)
 	return errors.Join(errs...)
 }
 
@@ -347,6 +360,7 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 			env[contract.EnvMemberAccounts] = strings.Join(c.MemberAccounts, ",")
 		}
 	}
+	maps.Copy(env, c.evidenceEnvironment())
 	return env
 }
 

@@ -181,6 +181,12 @@ func TestEnvironmentIsWhatTheFunctionReads(t *testing.T) {
 		contract.EnvContainMinSeverity: "8.5",
 		contract.EnvNotifyMinSeverity:  "4",
 		contract.EnvIsolation:          "sg+nacl",
+		// The lock runs as long as the evidence is kept; a cooling-off
+		// period exists only in compliance mode.
+		contract.EnvSnapshotLockMode:         "governance",
+		contract.EnvSnapshotLockDays:         "90",
+		contract.EnvSnapshotLockCoolOffHours: "0",
+		contract.EnvSecurityHubWriteBack:     "auto",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)

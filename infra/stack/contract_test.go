@@ -51,7 +51,8 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 		want      config.Config
 	}{
 		{"cdk.json as committed", nil, config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg"}},
-		{"armed, hard cut, every other setting changed", extended, config.Config{ContainMin: 8, NotifyMin: 5.5, Isolation: "sg+nacl"}},
+		{"armed, hard cut, every other setting changed", extended, config.Config{ContainMin: 8, NotifyMin: 5.5, Isolation: "sg+nacl",
+			SnapshotLock: config.SnapshotLock{Mode: contract.SnapshotLockCompliance, Days: 365, CoolOffHours: 48}, SecurityHub: contract.SecurityHubCSPM}},
 		{"armed, lowest thresholds", map[string]any{"dryRun": false, "notifyMinSeverity": 1, "containMinSeverity": 1},
 			config.Config{ContainMin: 1, NotifyMin: 1, Isolation: "sg"}},
 		{"dry run, hard cut, highest thresholds", map[string]any{"isolationMode": "sg+nacl", "notifyMinSeverity": "10", "containMinSeverity": "10"},
@@ -69,9 +70,11 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := synth(t, tc.overrides)
 			// The release function reads the same settings but the
-			// containment's thresholds and mode, which it gets by default.
+			// containment's thresholds, mode and snapshot lock, which it gets
+			// by default.
 			release := tc.want
 			release.ContainMin, release.NotifyMin, release.Isolation = 7, 4, contract.IsolationSG
+			release.SnapshotLock = config.SnapshotLock{Mode: contract.SnapshotLockGovernance, Days: 90}
 			release.MaxAutomatic, release.GuardWindow = 0, 0
 			for prefix, want := range map[string]config.Config{"Contain": tc.want, "Release": release} {
 				_, fn := s.withPrefix(t, "AWS::Lambda::Function", prefix)
@@ -97,6 +100,12 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 					want.MemberRole = contract.DefaultMemberRole
 				}
 				want.TopicARN, want.EvidenceBucket, want.AccountID = env[contract.EnvTopicARN], env[contract.EnvEvidenceBucket], "123456789012"
+				if want.SnapshotLock.Mode == "" {
+					want.SnapshotLock = config.SnapshotLock{Mode: contract.SnapshotLockGovernance, Days: 90}
+				}
+				if want.SecurityHub == "" {
+					want.SecurityHub = contract.SecurityHubAuto
+				}
 				if prefix == "Contain" {
 					// Only the contain function is guarded.
 					want.GuardTable = env[contract.EnvGuardTable]

@@ -30,7 +30,7 @@ var (
 var describeActions = []string{
 	"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 	"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls",
-	"ec2:DescribeSnapshots", "ec2:DescribeInstanceAttribute", "autoscaling:DescribeAutoScalingInstances",
+	"ec2:DescribeSnapshots", "ec2:DescribeInstanceAttribute", "ec2:DescribeLockedSnapshots", "autoscaling:DescribeAutoScalingInstances",
 	"elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTargetGroups",
 	"elasticloadbalancing:DescribeTargetHealth",
 }
@@ -120,6 +120,7 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
 	)
 	s = append(s, hardCut...)
+	s = append(s, writeBackStatements(cfg)...)
 	if cfg.MultiAccount() {
 		s = append(s, assumeMemberRoles(cfg))
 	}
@@ -189,6 +190,7 @@ func runbookStatements(cfg Config, sc arnScope) (s, hardCut []awsiam.PolicyState
 		allow("DeregisterFromTargetGroups", deregisterTarget,
 			[]string{sc.arn("elasticloadbalancing", "targetgroup/*/*")}, notExempt()),
 	}
+	s = append(s, lockStatements(cfg, snapshots)...)
 	// The hard cut writes into subnets' network ACLs: granted only when chosen.
 	if cfg.IsolationMode == contract.IsolationSGNACL {
 		hardCut = append(hardCut, allow("HardCutNetworkAcls", naclActions, []string{ec2Arn("network-acl/*")}, notExempt()))
@@ -197,7 +199,7 @@ func runbookStatements(cfg Config, sc arnScope) (s, hardCut []awsiam.PolicyState
 }
 
 // runbookMutations are the runbook's write actions but the hard cut's.
-var runbookMutations = concat(securityGroupRuleActions, interfaceActions, snapshotActions,
+var runbookMutations = concat(securityGroupRuleActions, interfaceActions, snapshotActions, lockActions,
 	[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget)
 
 // keyAccountActions is what the account's IAM policies may grant on a key:

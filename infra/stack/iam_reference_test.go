@@ -10,8 +10,11 @@ package stack_test
 // Source: docs.aws.amazon.com/service-authorization/latest/reference,
 // list_amazonec2, list_amazonec2autoscaling, list_awselasticloadbalancing(v2),
 // list_amazonsns, list_amazons3, list_awskeymanagementservice,
-// list_amazoncloudwatchlogs, list_amazonsqs, list_amazondynamodb, checked for
-// this stack.
+// list_amazoncloudwatchlogs, list_amazonsqs, list_amazondynamodb, list_awssecurityhub, checked for
+// this stack. ec2:LockSnapshot's keys are those the EBS user guide's snapshot
+// lock policies use (ec2:SnapshotLockDuration, ec2:CoolOffPeriod) and those
+// AWS's managed policies condition it on (AmazonEBSCSIDriverPolicy:
+// ec2:ResourceTag; the ROSA policies: aws:ResourceTag).
 
 type accessLevel string
 
@@ -40,7 +43,9 @@ var (
 	// CreateTags evaluates the same keys for every taggable EC2 resource type.
 	ec2CreateTagsKeys = []string{"aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}", "aws:TagKeys",
 		"ec2:CreateAction", "ec2:Region", "ec2:ResourceTag/${TagKey}"}
-	noKeys = []string{}
+	noKeys               = []string{}
+	securityHubFieldKeys = []string{"aws:ResourceTag/${TagKey}", "securityhub:ASFFSyntaxPath/${ASFFSyntaxPath}",
+		"securityhub:OCSFSyntaxPath/${OCSFSyntaxPath}"}
 )
 
 var iamReference = map[string]actionRef{
@@ -58,6 +63,13 @@ var iamReference = map[string]actionRef{
 	"ec2:DeleteSecurityGroup":       {levelWrite, map[string][]string{"security-group": ec2GroupKeys}},
 	"ec2:DeleteNetworkAclEntry": {levelWrite, map[string][]string{"network-acl": {"aws:ResourceTag/${TagKey}",
 		"ec2:ResourceTag/${TagKey}", "ec2:NetworkAclID", "ec2:Region", "ec2:Vpc"}}},
+	"ec2:DescribeLockedSnapshots": {levelList, map[string][]string{"": {"ec2:Region"}}},
+	"ec2:LockSnapshot": {levelWrite, map[string][]string{"snapshot": {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}",
+		"ec2:Region", "ec2:SnapshotLockDuration", "ec2:CoolOffPeriod"}}},
+	// BatchUpdateFindings and BatchUpdateFindingsV2 are both authorized as
+	// securityhub:BatchUpdateFindings, against hub (Security Hub CSPM) or
+	// hubv2 (Security Hub), with field-level keys for either format.
+	"securityhub:BatchUpdateFindings": {levelWrite, map[string][]string{"hub": securityHubFieldKeys, "hubv2": securityHubFieldKeys}},
 	"ec2:CreateSecurityGroup": {levelWrite, map[string][]string{
 		"security-group": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "ec2:Region", "ec2:SecurityGroupID"},
 		"vpc":            {"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region", "ec2:Tenancy", "ec2:VpcID"},

@@ -159,7 +159,7 @@ func resourceType(action, resource string) string {
 		resource = strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::Region}", "region", "${AWS::AccountId}", "account").Replace(resource)
 		parts := strings.SplitN(resource, ":", 6)
 		if len(parts) == 6 {
-			return regexp.MustCompile(`^[A-Za-z-]+`).FindString(parts[5])
+			return regexp.MustCompile(`^[A-Za-z0-9-]+`).FindString(parts[5])
 		}
 	}
 	types := iamReference[action].resources
@@ -187,6 +187,11 @@ func keyPattern(key string) string {
 	if strings.HasPrefix(key, "kms:EncryptionContext:") {
 		return "kms:EncryptionContext:${EncryptionContextKey}"
 	}
+	for _, format := range []string{"ASFF", "OCSF"} {
+		if strings.HasPrefix(key, "securityhub:"+format+"SyntaxPath/") {
+			return "securityhub:" + format + "SyntaxPath/${" + format + "SyntaxPath}"
+		}
+	}
 	return key
 }
 
@@ -198,7 +203,7 @@ var wildcardAllowList = map[string]struct {
 }{
 	"*": {[]string{"ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
 		"ec2:DescribeVolumes", "ec2:DescribeIamInstanceProfileAssociations", "ec2:DescribeNetworkAcls", "ec2:DescribeSnapshots",
-		"ec2:DescribeInstanceAttribute", "ec2:DescribeNetworkInterfaces",
+		"ec2:DescribeInstanceAttribute", "ec2:DescribeNetworkInterfaces", "ec2:DescribeLockedSnapshots",
 		"autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups", "elasticloadbalancing:DescribeLoadBalancers",
 		"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
 		"these actions have no resource-level permissions"},
@@ -217,8 +222,10 @@ var wildcardAllowList = map[string]struct {
 		[]string{"ec2:ModifyNetworkInterfaceAttribute"}, "the interfaces' subnets are known at run time"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*": {[]string{"ec2:ModifyInstanceAttribute",
 		"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"}, "the instance's volumes are known at run time"},
-	"arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*": {[]string{"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags"},
+	"arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*": {[]string{"ec2:CreateSnapshots", "ec2:CreateSnapshot", "ec2:CreateTags", "ec2:LockSnapshot"},
 		"snapshot ids do not exist before creation"},
+	"arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hubv2/*": {[]string{"securityhub:BatchUpdateFindings"},
+		"Security Hub names its hub resource when it is enabled"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-acl/*": {[]string{"ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAclEntry"},
 		"the subnets around the instance are known at run time"},
 	"arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/*": {
@@ -249,7 +256,8 @@ func init() {
 	// The member role's grants are the contain role's in any Region (held to
 	// Firebreak's Regions by a Deny): the same wildcards, for the same reasons.
 	for r, entry := range wildcardAllowList {
-		if strings.Contains(r, "${AWS::Region}") {
+		// The Security Hub write-back is the security account's only.
+		if strings.Contains(r, "${AWS::Region}") && !strings.Contains(r, ":securityhub:") {
 			wildcardAllowList[strings.ReplaceAll(r, "${AWS::Region}", "*")] = entry
 		}
 	}

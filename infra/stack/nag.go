@@ -39,7 +39,11 @@ var wildcardReasons = map[string]string{
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:volume/*": "The flagged instance's EBS volumes are snapshotted, " +
 		"tagged and kept on termination; they are known only at run time and volumes tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*": "Snapshot ids do not exist before CreateSnapshots runs; tagging " +
-		"is allowed at creation (ec2:CreateAction) or with " + ownTags + " keys only.",
+		"is allowed at creation (ec2:CreateAction) or with " + ownTags + " keys only; LockSnapshot only on snapshots carrying " +
+		"firebreak:case-id, for exactly the configured duration (ec2:SnapshotLockDuration).",
+	hubV2Wildcard: "Security Hub names its hubv2 resource itself when it is enabled, so its id is not known at deploy time. " +
+		"BatchUpdateFindings is allowed only with no status or NOTIFIED (ASFF) / In Progress, 2 (OCSF): Firebreak can " +
+		"neither resolve, suppress nor archive a finding.",
 	naclWildcard: "In sg+nacl mode the deny entries go into the " +
 		"network ACLs of the subnets around the instance, known only at run time; ACLs tagged " + exemptTag + " are refused.",
 	"Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*": "The " +
@@ -55,6 +59,8 @@ var wildcardReasons = map[string]string{
 const evidenceObjects = `/^Resource::<Evidence[0-9A-F]{8}\.Arn>\/\*$/g`
 
 const naclWildcard = "Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-acl/*"
+
+const hubV2Wildcard = "Resource::arn:<AWS::Partition>:securityhub:<AWS::Region>:<AWS::AccountId>:hubv2/*"
 
 // failureQueueReason answers AwsSolutions-SQS3 for the two queues that are
 // themselves the end of the line for failed events.
@@ -100,7 +106,8 @@ func memberRoleSuppressions(cfg Config) []*cdknag.NagPackSuppression {
 func wildcardSuppressions(cfg Config, region string) []*cdknag.NagPackSuppression {
 	findings := make([]string, 0, len(wildcardReasons))
 	for f := range wildcardReasons {
-		if f == naclWildcard && cfg.IsolationMode != contract.IsolationSGNACL {
+		// The write-back is the security account's: the member role has none.
+		if f == naclWildcard && cfg.IsolationMode != contract.IsolationSGNACL || f == hubV2Wildcard && (!writesV2(cfg) || region == "*") {
 			continue
 		}
 		findings = append(findings, f)

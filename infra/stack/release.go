@@ -145,6 +145,8 @@ func releaseStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		allow("DecryptEvidence", []string{"kms:Decrypt", "kms:GenerateDataKey"}, []string{refs.evidenceKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
 	)
+	// The release's note on the finding, as the contain function writes hers.
+	s = append(s, writeBackStatements(cfg)...)
 	if cfg.MultiAccount() {
 		s = append(s, assumeMemberRoles(cfg))
 	}
@@ -170,11 +172,13 @@ func evidencePrefixes(cfg Config, region string) []string {
 }
 
 // releaseEnvironment is what the release function reads at start-up.
-// It is the contain function's without the containment thresholds and mode:
-// the same topic, bucket, dry run and member accounts.
+// It is the contain function's without what only a containment uses (the
+// thresholds, the isolation mode, the snapshot lock): the same topic,
+// bucket, dry run, Security Hub write-back and member accounts.
 func releaseEnvironment(cfg Config, topicArn, bucketName, account string) map[string]string {
 	env := cfg.Environment(topicArn, bucketName, account)
-	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation} {
+	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation,
+		contract.EnvSnapshotLockMode, contract.EnvSnapshotLockDays, contract.EnvSnapshotLockCoolOffHours} {
 		delete(env, k)
 	}
 	return env
@@ -272,6 +276,10 @@ func suppressReleaseFindings(stack awscdk.Stack, cfg Config) {
 	}
 	suppressions = append(suppressions, releaseWildcardSuppressions(cfg, "<AWS::Region>")...)
 	suppressions = append(suppressions, memberRoleSuppressions(cfg)...)
+	if writesV2(cfg) {
+		suppressions = append(suppressions, &cdknag.NagPackSuppression{Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String(wildcardReasons[hubV2Wildcard]), AppliesTo: &[]any{hubV2Wildcard}})
+	}
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
 		jsii.String("/"+*stack.Node().Id()+"/ReleaseRole/DefaultPolicy/Resource"), &suppressions, nil)
 }

@@ -14,7 +14,8 @@ func TestReleaseFunctionRunsTheReleaseBootstrap(t *testing.T) {
 		name      string
 		overrides map[string]any
 		dryRun    string
-	}{{"defaults", nil, "true"}, {"armed", extended, "false"}} {
+		hub       string
+	}{{"defaults", nil, "true", "auto"}, {"armed", extended, "false", "cspm"}} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := synth(t, tt.overrides)
 			_, fn := s.withPrefix(t, "AWS::Lambda::Function", "Release")
@@ -28,7 +29,8 @@ func TestReleaseFunctionRunsTheReleaseBootstrap(t *testing.T) {
 			}, `{"Runtime": "provided.al2023", "Architectures": ["arm64"], "Handler": "bootstrap",
 				"Role": {"Fn::GetAtt": ["`+roleID+`", "Arn"]}, "LogGroup": {"Ref": "`+logsID+`"},
 				"Environment": {"Variables": {"`+contract.EnvTopicARN+`": {"Ref": "`+topicID+`"}, "`+contract.EnvEvidenceBucket+`": {"Ref": "`+bucketID+`"},
-					"`+contract.EnvAccountID+`": {"Ref": "AWS::AccountId"}, "`+contract.EnvDryRun+`": "`+tt.dryRun+`"}}}`)
+					"`+contract.EnvAccountID+`": {"Ref": "AWS::AccountId"}, "`+contract.EnvDryRun+`": "`+tt.dryRun+`",
+					"`+contract.EnvSecurityHubWriteBack+`": "`+tt.hub+`"}}}`)
 		})
 	}
 }

@@ -41,6 +41,7 @@ var extended = map[string]any{
 	"isolationMode":       "sg+nacl", "notifyEmail": "soc@example.com", "evidenceRetentionDays": "365",
 	"objectLockMode": "COMPLIANCE", "logRetentionDays": "731", "logLevel": "debug",
 	"reservedConcurrency": "10", "securityHubAction": "false",
+	"snapshotLockMode": "compliance", "snapshotLockCoolOffHours": "48", "securityHubWriteBack": "cspm",
 }
 
 func TestGuardDutyRuleMatchesInstanceFindingsAtTheNotifyThreshold(t *testing.T) {
@@ -159,12 +160,16 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 		{
 			name: "defaults", logLevel: "INFO", reserved: 5,
 			env: map[string]string{contract.EnvDryRun: "true", contract.EnvContainMinSeverity: "7",
-				contract.EnvNotifyMinSeverity: "4", contract.EnvIsolation: "sg"},
+				contract.EnvNotifyMinSeverity: "4", contract.EnvIsolation: "sg",
+				contract.EnvSnapshotLockMode: "governance", contract.EnvSnapshotLockDays: "90", contract.EnvSnapshotLockCoolOffHours: "0",
+				contract.EnvSecurityHubWriteBack: "auto"},
 		},
 		{
 			name: "armed, hard cut, debug logs", overrides: extended, logLevel: "DEBUG", reserved: 10,
 			env: map[string]string{contract.EnvDryRun: "false", contract.EnvContainMinSeverity: "8",
-				contract.EnvNotifyMinSeverity: "5.5", contract.EnvIsolation: "sg+nacl"},
+				contract.EnvNotifyMinSeverity: "5.5", contract.EnvIsolation: "sg+nacl",
+				contract.EnvSnapshotLockMode: "compliance", contract.EnvSnapshotLockDays: "365", contract.EnvSnapshotLockCoolOffHours: "48",
+				contract.EnvSecurityHubWriteBack: "cspm"},
 		},
 	}
 	for _, tt := range tests {

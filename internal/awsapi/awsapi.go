@@ -12,6 +12,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
@@ -36,6 +37,9 @@ type EC2 interface {
 	CreateSnapshots(context.Context, *ec2.CreateSnapshotsInput, ...func(*ec2.Options)) (*ec2.CreateSnapshotsOutput, error)
 	DescribeSnapshots(context.Context, *ec2.DescribeSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeSnapshotsOutput, error)
 	CreateTags(context.Context, *ec2.CreateTagsInput, ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	LockSnapshot(context.Context, *ec2.LockSnapshotInput, ...func(*ec2.Options)) (*ec2.LockSnapshotOutput, error)
+	DescribeLockedSnapshots(context.Context, *ec2.DescribeLockedSnapshotsInput, ...func(*ec2.Options)) (*ec2.DescribeLockedSnapshotsOutput, error)
+
 	DescribeInstanceAttribute(context.Context, *ec2.DescribeInstanceAttributeInput, ...func(*ec2.Options)) (*ec2.DescribeInstanceAttributeOutput, error)
 
 	// For the release function.
@@ -102,6 +106,13 @@ type DynamoDB interface {
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
+// SecurityHub writes Firebreak's outcome back to the finding: Security Hub
+// CSPM (ASFF findings) and Security Hub (OCSF findings).
+type SecurityHub interface {
+	BatchUpdateFindings(context.Context, *securityhub.BatchUpdateFindingsInput, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsOutput, error)
+	BatchUpdateFindingsV2(context.Context, *securityhub.BatchUpdateFindingsV2Input, ...func(*securityhub.Options)) (*securityhub.BatchUpdateFindingsV2Output, error)
+}
+
 // Clients is one account and Region's set of clients.
 type Clients struct {
 	EC2         EC2
@@ -112,6 +123,7 @@ type Clients struct {
 	S3          S3
 	// DynamoDB is the function's own table, in its own account and Region.
 	DynamoDB DynamoDB
+	SecurityHub SecurityHub
 }
 
 // Compile-time proof that the SDK clients satisfy the interfaces.
@@ -124,4 +136,5 @@ var (
 	_ S3          = (*s3.Client)(nil)
 	_ DynamoDB    = (*dynamodb.Client)(nil)
 	_ STS         = (*sts.Client)(nil)
+	_ SecurityHub = (*securityhub.Client)(nil)
 )

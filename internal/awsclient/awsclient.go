@@ -22,6 +22,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -218,6 +219,8 @@ func (f *Factory) ownClients(own, region string) awsapi.Clients {
 	c.S3 = s3.NewFromConfig(f.base, func(o *s3.Options) { o.UsePathStyle = customEndpoint() })
 	// The guard table is the function's own, like the evidence bucket.
 	c.DynamoDB = dynamodb.NewFromConfig(f.base)
+	// Findings live in the Region of the resource, like the instance.
+	c.SecurityHub = securityhub.NewFromConfig(cfg)
 	f.clients[key] = c
 	return c
 }

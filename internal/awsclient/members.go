@@ -160,4 +160,7 @@ func securityAccountServices(member *awsapi.Clients, own awsapi.Clients) {
 	// account's; the guard's keys name the member account, so its cap holds
 	// per member.
 	member.DynamoDB = own.DynamoDB
+	// The security account is the Security Hub administrator: it updates
+	// every member's findings, so the write-back needs no member grant.
+	member.SecurityHub = own.SecurityHub
 }

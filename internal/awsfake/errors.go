@@ -43,6 +43,11 @@ func (w *World) denial(svc service, op string) error {
 		return apiError("AccessDeniedException",
 			"User: %s is not authorized to perform: %s on resource: arn:aws:dynamodb:%s:%s:table/* because no identity-based policy allows the %s action",
 			w.callerARN(), action, w.region, w.account, action)
+	case svcSecurityHub:
+		// JSON services spell it with the Exception suffix.
+		return apiError("AccessDeniedException",
+			"User: %s is not authorized to perform: %s on resource: arn:aws:securityhub:%s:%s:hub/default because no identity-based policy allows the %s action",
+			w.callerARN(), action, w.region, w.account, action)
 	default:
 		return apiError("AccessDenied",
 			"User: %s is not authorized to perform: %s because no identity-based policy allows the %s action",

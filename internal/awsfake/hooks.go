@@ -20,6 +20,7 @@ const (
 	svcS3          service = "s3"
 	svcSTS         service = "sts"
 	svcDynamoDB    service = "dynamodb"
+	svcSecurityHub service = "securityhub"
 )
 
 // hooks are the test controls applied to every call before the model runs.

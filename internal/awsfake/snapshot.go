@@ -18,6 +18,8 @@ type snapshot struct {
 	state                     types.SnapshotState
 	progress                  string
 	tags                      tags
+	// lock is the EBS snapshot lock, nil when the snapshot was never locked.
+	lock *snapshotLock
 }
 
 // Snapshots returns copies of every snapshot, oldest first.
@@ -38,6 +40,7 @@ func (w *World) CompleteSnapshots() {
 	for _, s := range w.snapshots.all() {
 		if s.state == types.SnapshotStatePending {
 			s.state, s.progress = types.SnapshotStateCompleted, "100%"
+			s.lock.completed(w.nowLocked())
 		}
 	}
 }

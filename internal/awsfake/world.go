@@ -65,6 +65,7 @@ type World struct {
 	versions  map[string][]*Object
 
 	tables store[*table]
+	hub        securityHub
 }
 
 // New returns an empty world for one account and Region.
@@ -100,6 +101,7 @@ func (w *World) Clients() awsapi.Clients {
 		SNS:         &SNS{w: w},
 		S3:          &S3{w: w},
 		DynamoDB:    &DynamoDB{w: w},
+		SecurityHub: &SecurityHub{w: w},
 	}
 }
 
@@ -113,6 +115,7 @@ var (
 	_ awsapi.S3          = (*S3)(nil)
 	_ awsapi.DynamoDB    = (*DynamoDB)(nil)
 	_ awsapi.STS         = (*STS)(nil)
+	_ awsapi.SecurityHub = (*SecurityHub)(nil)
 )
 
 // STS returns the STS fake (awsapi.Clients has no STS field), called as

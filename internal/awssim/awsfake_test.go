@@ -17,6 +17,7 @@ import (
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -49,6 +50,7 @@ func sdkClients(cfg aws.Config, pathStyle bool) api {
 			ELBV2:       elbv2.NewFromConfig(cfg),
 			SNS:         sns.NewFromConfig(cfg),
 			S3:          s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
+			SecurityHub: securityhub.NewFromConfig(cfg),
 		},
 		STS: sts.NewFromConfig(cfg),
 	}

@@ -1,7 +1,7 @@
 // Package awssim is a wire-level AWS simulator: an HTTP server on loopback
 // that speaks the protocols the SDK speaks (EC2 query, awsQuery for Auto
-// Scaling, ELB, ELBv2, SNS and STS, REST-XML for S3, awsJson for DynamoDB)
-// for every operation in
+// Scaling, ELB, ELBv2, SNS and STS, REST-XML for S3, awsJson for DynamoDB,
+// restJson1 for Security Hub) for every operation in
 // internal/awsapi, and serves them from a Backend, normally the in-memory
 // AWS of internal/awsfake, so unit tests and wire tests share one model of
 // AWS behaviour. Faults (latency, throttling, server errors, one-off error
@@ -9,8 +9,8 @@
 //
 // Requests are decoded generically: Auto Scaling, ELB, ELBv2, SNS and STS
 // inputs and outputs (de)serialize themselves through the SDK's runtime
-// schemas; EC2 and S3, whose SDK packages predate schemas, go through a
-// table generated from the SDK's own serializers (see gen).
+// schemas; EC2, S3 and Security Hub, whose SDK packages predate schemas, go
+// through a table generated from the SDK's own serializers (see gen).
 package awssim
 
 import (
@@ -369,6 +369,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, c, signing, target, reqID)
+		return
+	}
+	if signing == "securityhub" {
+		s.serveRestJSON(w, r, c, signing, reqID)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))

@@ -158,20 +158,20 @@ func (f *faults) decide(op *operation, form url.Values, account string, attempt 
 		}
 	}
 	if p := lastRate(f.server, op.key); p > 0 && f.rng.Float64() < p {
-		e := op.svc.serverError(f.rng.IntN(2) == 0)
+		e := op.serverError(f.rng.IntN(2) == 0)
 		v.err = &e
 		st.Faults++
 		return v
 	}
 	if p := lastRate(f.throttle, op.key); p > 0 && f.rng.Float64() < p {
-		e := op.svc.throttleError()
+		e := op.throttleError()
 		v.err, v.throttled = &e, true
 		st.Throttled++
 		return v
 	}
 	if f.buckets != nil && op.svc.proto == ec2Query {
 		if !f.buckets.take(account, ec2Bucket(op.name, form)) {
-			e := op.svc.throttleError()
+			e := op.throttleError()
 			v.err, v.throttled = &e, true
 			st.Throttled++
 			return v

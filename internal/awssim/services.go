@@ -29,6 +29,7 @@ const (
 	awsQuery
 	restXML
 	awsJSON
+	restJSON
 )
 
 // service is one simulated AWS API.
@@ -52,6 +53,10 @@ type operation struct {
 	in, out reflect.Type
 	call    reflect.Value // the backend's method
 	rest    *restOp       // REST-XML bindings (S3)
+	json    *jsonOp       // restJson1 bindings (Security Hub)
+	// throttle and internal replace the service's answers to a request over
+	// its rate and to a server fault, where they differ per operation.
+	throttle, internal *apiError
 }
 
 // invoke calls the backend with a decoded input (a pointer to op.in).
@@ -143,6 +148,13 @@ func buildServices(b Backend, codec *reflectCodec) ([]*service, error) {
 			if op.rest == nil {
 				return nil, fmt.Errorf("%s: no HTTP bindings: regenerate the wire table", op.key)
 			}
+		}
+		out = append(out, svc)
+	}
+	if !isNil(b.SecurityHub) {
+		svc, err := securityHubService(b.SecurityHub)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, svc)
 	}

@@ -32,7 +32,7 @@ func newEcho() *echo {
 
 func (e *echo) backend() awssim.Backend {
 	return awssim.Backend{
-		Clients: awsapi.Clients{EC2: e, AutoScaling: e, ELB: e, ELBV2: e, SNS: e, S3: e},
+		Clients: awsapi.Clients{EC2: e, AutoScaling: e, ELB: e, ELBV2: e, SNS: e, S3: e, SecurityHub: e},
 		STS:     e,
 	}
 }

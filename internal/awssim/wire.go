@@ -12,11 +12,20 @@ type wireShape struct {
 }
 
 // wireMember is one field's names: Query is the EC2 query key in requests,
-// XML the element in responses, Item the element wrapping each list item.
+// XML the element in responses, Item the element wrapping each list item,
+// JSON the member name in restJson1 bodies (both directions).
 type wireMember struct {
 	Field, Query, XML, Item string
 	Flat                    bool
 	Time                    string
+	JSON                    string
+}
+
+// jsonOp is a restJson1 operation whose input and output are all in the
+// JSON body.
+type jsonOp struct {
+	Name, Method, Path string
+	Input, Output      reflect.Type
 }
 
 // restOp is a REST-XML operation's HTTP bindings.

@@ -34,6 +34,18 @@ type Config struct {
 	GuardTable   string
 	MaxAutomatic int
 	GuardWindow  time.Duration
+	// SnapshotLock is the EBS snapshot lock of evidence snapshots.
+	SnapshotLock SnapshotLock
+	// SecurityHub is the write-back to Security Hub (contract.SecurityHub*).
+	SecurityHub string
+}
+
+// SnapshotLock is a lock mode (contract.SnapshotLock*), its duration and,
+// in compliance mode, its cooling-off period (0: none, final at once).
+type SnapshotLock struct {
+	Mode         string
+	Days         int32
+	CoolOffHours int32
 }
 
 // Partition is the AWS partition the function runs in, read from its topic's ARN.
@@ -82,7 +94,8 @@ func FromEnv(getenv func(string) string) (Config, error) { return load(getenv, t
 func ReleaseFromEnv(getenv func(string) string) (Config, error) { return load(getenv, false) }
 
 func load(getenv func(string) string, guard bool) (Config, error) {
-	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4}
+	c := Config{Isolation: contract.IsolationSG, ContainMin: 7, NotifyMin: 4, SecurityHub: contract.SecurityHubAuto,
+		SnapshotLock: SnapshotLock{Mode: contract.SnapshotLockGovernance, Days: 90}}
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -142,6 +155,7 @@ func load(getenv func(string) string, guard bool) (Config, error) {
 	if guard {
 		readGuard(getenv, &c, bad)
 	}
+	errs = append(errs, readEvidenceSettings(getenv, &c)...)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}

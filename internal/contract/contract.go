@@ -25,6 +25,30 @@ const (
 	EnvGuardTable              = "FIREBREAK_GUARD_TABLE"
 	EnvMaxAutomaticContainment = "FIREBREAK_MAX_AUTOMATIC_CONTAINMENTS"
 	EnvGuardWindowMinutes      = "FIREBREAK_GUARD_WINDOW_MINUTES"
+
+	// EBS snapshot lock of the evidence snapshots (issue 11).
+	EnvSnapshotLockMode         = "FIREBREAK_SNAPSHOT_LOCK_MODE"
+	EnvSnapshotLockDays         = "FIREBREAK_SNAPSHOT_LOCK_DAYS"
+	EnvSnapshotLockCoolOffHours = "FIREBREAK_SNAPSHOT_LOCK_COOL_OFF_HOURS"
+	// EnvSecurityHubWriteBack chooses the Security Hub write-back (SecurityHub* values).
+	EnvSecurityHubWriteBack = "FIREBREAK_SECURITY_HUB_WRITE_BACK"
+)
+
+// Snapshot lock modes (EnvSnapshotLockMode): EC2's LockMode values, or none.
+const (
+	SnapshotLockGovernance = "governance"
+	SnapshotLockCompliance = "compliance"
+	SnapshotLockNone       = "none"
+)
+
+// Security Hub write-back (EnvSecurityHubWriteBack): auto writes to Security Hub CSPM
+// (BatchUpdateFindings) and Security Hub (BatchUpdateFindingsV2), each where
+// it is enabled; cspm and v2 write to one; off writes nothing.
+const (
+	SecurityHubAuto = "auto"
+	SecurityHubCSPM = "cspm"
+	SecurityHubV2   = "v2"
+	SecurityHubOff  = "off"
 )
 
 // DefaultMemberRole names the role the member stack creates in each member
@@ -72,6 +96,12 @@ const (
 	// TagReport is "unpublished" while a containment's report failed to
 	// reach SNS, so the next event for the instance publishes, not stays quiet.
 	TagReport = "firebreak:report"
+	// TagSecurityHub records the Security Hub updates already written for the
+	// instance, so a re-delivery does not call Security Hub again.
+	TagSecurityHub = "firebreak:securityhub"
+	// TagSnapshotLock is LockPending while some evidence snapshots could not
+	// be locked (throttling): the next event for the instance locks them.
+	TagSnapshotLock = "firebreak:snapshot-lock"
 
 	// The pre-change record of the containment: its SHA-256 (hex) and its S3
 	// VersionId, written once capture.json is stored. Release loads exactly
@@ -111,6 +141,12 @@ const (
 	// StatusReleased: a person released the instance; re-publications of the
 	// findings it was released from do not contain it again.
 	StatusReleased = "released"
+)
+
+// Values of TagSnapshotLock.
+const (
+	LockPending = "pending"
+	LockDone    = "locked"
 )
 
 // CloudWatch metrics the functions emit (Embedded Metric Format) and the

@@ -140,6 +140,7 @@ func bigWorld(raw []byte, extraENIs, extraVolumes, extraTGs int) (*awsfake.World
 	}
 	w := awsfake.New(Account, Region)
 	d := w.SeedDemo("i-00000000000000de0") // the demo's own victim becomes a second bystander
+	seedSecurityHub(w, raw)
 	nics := []awsfake.NICSpec{{Subnet: d.SubnetA, Groups: []string{d.WebGroup, d.AppGroup}, PrivateIPs: 2, IPv6s: 1}}
 	for i := 0; i < 1+extraENIs; i++ {
 		nics = append(nics, awsfake.NICSpec{Subnet: []string{d.SubnetA, d.SubnetB}[i%2], Groups: []string{d.AppGroup}, PrivateIPs: 2, IPv6s: 1})

@@ -57,7 +57,9 @@ func World(first []byte) (*awsfake.World, awsfake.Demo) {
 		victim = rel.Targets[0]
 	}
 	w := awsfake.New(Account, Region)
-	return w, w.SeedDemo(victim)
+	d := w.SeedDemo(victim)
+	seedSecurityHub(w, first)
+	return w, d
 }
 
 // Config is the handler configuration for the demo world: the environment's
@@ -181,6 +183,9 @@ func writeReport(out io.Writer, r *report.Report) {
 		}
 		fmt.Fprintln(out, line)
 	}
+	if h := r.SecurityHub; h != nil {
+		fmt.Fprintf(out, "   %-10s %-14s %s\n", "securityhub", h.Status, h.Detail)
+	}
 }
 
 // writeWorld shows the state of the world, read from the fake, not from the reports.
@@ -219,6 +224,7 @@ func writeWorld(out io.Writer, w *awsfake.World, d awsfake.Demo) {
 		fmt.Fprintf(out, "   %s targets: %s\n", tg[strings.LastIndex(tg, ":")+1:], strings.Join(targets, ", "))
 	}
 	fmt.Fprintf(out, "   snapshots: %d, objects in the evidence bucket: %d, SNS messages: %d\n", len(w.Snapshots()), len(w.Objects()), len(w.Published()))
+	writeSecurityHub(out, w)
 	by := w.Instance(d.Bystander)
 	var byGroups []string
 	for _, g := range by.NetworkInterfaces[0].Groups {

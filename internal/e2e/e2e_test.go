@@ -100,6 +100,8 @@ type setup struct {
 	vars    map[string]string
 	// guardTable overrides the guard table's name (a table that does not exist).
 	guardTable string
+	// seed adds to the demo world before it is served (Security Hub, ...).
+	seed func(*awsfake.World)
 }
 
 func start(t *testing.T, s setup) *env {
@@ -110,7 +112,11 @@ func start(t *testing.T, s setup) *env {
 		s.victim = victim
 	}
 	aw := awsfake.New(account, region)
-	w, err := e2e.StartWorld(ctx, aw, aw.SeedDemo(s.victim), s.simOpts...)
+	d := aw.SeedDemo(s.victim)
+	if s.seed != nil {
+		s.seed(aw)
+	}
+	w, err := e2e.StartWorld(ctx, aw, d, s.simOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

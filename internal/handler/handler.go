@@ -85,7 +85,7 @@ func WithRunbookOptions(f func(*runbook.Options)) Option {
 // New returns a Handler.
 func New(cfg config.Config, clients Clients, log *slog.Logger, opts ...Option) *Handler {
 	h := &Handler{cfg: cfg, clients: clients, log: log, now: time.Now, runbooks: map[string]*runbook.Runbook{}}
-	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log}
+	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log, Lock: runbook.SnapshotLock(cfg.SnapshotLock)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -145,12 +145,22 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 	if rep.Decision == report.Contain {
 		prior, runErr = h.contain(ctx, rep, raw)
 	}
+	keepRecord := h.writeBack(ctx, in, rep, prior, runErr)
 	rep.FinishedAt = h.now().UTC()
 	log.InfoContext(ctx, "decided", "finalDecision", rep.Decision, "reason", rep.Reason, "alreadyContained", rep.AlreadyContained, "failed", len(rep.Failed()))
 	if quiet := quiet(rep, prior); quiet != "" {
 		log.InfoContext(ctx, "not published", "why", quiet)
+		if keepRecord != nil {
+			keepRecord()
+		}
 		return rep, runErr
 	}
+	kept := async(func() error {
+		if keepRecord != nil {
+			keepRecord()
+		}
+		return nil
+	})
 	// The report goes to SNS and beside the evidence at the same time.
 	stored := async(func() error {
 		if rep.DryRun || rep.Evidence == nil {
@@ -174,6 +184,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 	if serr != nil {
 		log.ErrorContext(ctx, "report not stored with the evidence", "error", serr)
 	}
+	<-kept
 	return rep, errors.Join(runErr, err, serr)
 }
 
@@ -275,7 +286,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	out := rb.Run(ctx, target)
 	guard.finish(ctx, h, rep)
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
-	rep.IsolatedAt = out.IsolatedAt
+	rep.IsolatedAt, rep.Snapshots = out.IsolatedAt, out.Snapshots
 	switch {
 	case errors.Is(out.Stopped, errHeld):
 		h.held(rep)

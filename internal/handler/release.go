@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/firebreak-ir/firebreak/internal/release"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
+	"github.com/firebreak-ir/firebreak/internal/securityhub"
 )
 
 // ErrReleaseIncomplete is returned when a release step failed on throttling
@@ -144,6 +146,8 @@ func (rl *Release) release(ctx context.Context, in *finding.ReleaseInput, rep *r
 	case out.AlreadyReleased:
 		rep.Decision, rep.AlreadyReleased = report.Notify, true
 		rep.Reason = "already released: nothing left to change (" + rep.Reason + ")"
+	case !rep.DryRun:
+		rl.noteRelease(ctx, api, rep, out.Event)
 	}
 	if out.Incomplete {
 		return fmt.Errorf("%w for %s: a step failed transiently; a retry repeats nothing that succeeded", ErrReleaseIncomplete, rep.InstanceID)
@@ -216,4 +220,19 @@ func requestedByTag(r *report.Requester) string {
 		parts = append(parts, "lambda request "+r.LambdaRequestID)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// noteRelease tells the finding the instance was contained for, in Security
+// Hub, that a person released it. Only a person resolves a finding: the note
+// changes no status. It never fails the release; the report says what
+// happened.
+func (rl *Release) noteRelease(ctx context.Context, api awsapi.Clients, rep *report.Report, event []byte) {
+	in, err := finding.Parse(event)
+	if err != nil || api.SecurityHub == nil {
+		return
+	}
+	text := fmt.Sprintf("Firebreak released %s (case %s) at %s: %s", rep.InstanceID, rep.CaseID,
+		rl.h.now().UTC().Format(time.RFC3339), rep.Reason)
+	entry := securityhub.Writer{API: api.SecurityHub, Mode: rl.h.cfg.SecurityHub}.Note(ctx, securityhub.Findings(in, rep.InstanceID), text)
+	rep.SecurityHub = &entry
 }

@@ -110,3 +110,52 @@ func TestReleaseInAnotherAccountIsRefused(t *testing.T) {
 		t.Errorf("status %s, want refused", notify.Status(reps[0]))
 	}
 }
+
+// A release tells the finding the instance was contained for, in both
+// Security Hubs, and changes no status: only a person resolves a finding.
+func TestReleaseNotesTheFindingInSecurityHub(t *testing.T) {
+	e := hubEnv(t, true, nil)
+	if dl := e.handle(events.Must(events.Default)); dl.err != nil {
+		t.Fatal(dl.err)
+	}
+	before := e.hubFinding()
+	e.w.ResetCalls()
+
+	reps, err := e.releaser().Handle(context.Background(), events.Must("manual-release.json"))
+
+	if err != nil || len(reps) != 1 || reps[0].Decision != report.Release {
+		t.Fatalf("release: %v %+v", err, reps)
+	}
+	if h := reps[0].SecurityHub; h == nil || h.Status != report.Done {
+		t.Fatalf("the release report's Security Hub entry: %+v", h)
+	}
+	after := e.hubFinding()
+	if after.Note == nil || !strings.Contains(aws.ToString(after.Note.Text), "Firebreak released "+victim) {
+		t.Errorf("CSPM note %+v, want the release", after.Note)
+	}
+	if after.Workflow != before.Workflow || len(after.UserDefinedFields) != len(before.UserDefinedFields) {
+		t.Errorf("the release changed the workflow (%s -> %s) or the fields", before.Workflow, after.Workflow)
+	}
+	v2, ok := e.w.SecurityHubV2Finding(account, backdoorARN, gdProductV2)
+	if !ok || !strings.Contains(v2.Comment, "Firebreak released "+victim) || v2.StatusID != 2 {
+		t.Errorf("Security Hub finding %+v: want the release's comment, status still In Progress (2)", v2)
+	}
+	if n := securityHubCalls(e.w.Calls()); n != 2 {
+		t.Errorf("%d Security Hub calls, want one note per hub", n)
+	}
+}
+
+// A dry run of a release writes nothing to Security Hub.
+func TestReleaseDryRunWritesNoNote(t *testing.T) {
+	e := hubEnv(t, true, nil)
+	if dl := e.handle(events.Must(events.Default)); dl.err != nil {
+		t.Fatal(dl.err)
+	}
+	e.w.ResetCalls()
+	if _, err := e.releaser().Handle(context.Background(), events.Must("manual-release-dry-run.json")); err != nil {
+		t.Fatal(err)
+	}
+	if n := securityHubCalls(e.w.Calls()); n != 0 {
+		t.Errorf("a dry-run release made %d Security Hub calls", n)
+	}
+}

@@ -60,7 +60,8 @@ func TestReportContract(t *testing.T) {
 		t.Fatalf("decoding the published report: %v", err)
 	}
 
-	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "guard", "instanceId", "isolatedAt", "kind", "reason", "region", "source", "startedAt", "steps"}
+	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "guard", "instanceId", "isolatedAt", "kind", "reason", "region",
+		"securityHub", "snapshots", "source", "startedAt", "steps"}
 	if got := keys(t, doc); !slices.Equal(got, wantTop) {
 		t.Errorf("report fields %v, want %v", got, wantTop)
 	}

@@ -55,6 +55,9 @@ type Outcome struct {
 	AlreadyReleased bool
 	CaseID          string
 	Evidence        *report.Evidence
+	// Event is the event the instance was contained for, as its verified
+	// record keeps it: the release's note goes to that finding.
+	Event []byte
 	// Incomplete: a step failed on throttling or a server error, and a
 	// retry (which repeats nothing that succeeded) can finish the work.
 	Incomplete bool
@@ -133,7 +136,7 @@ func (rl *Releaser) Run(ctx context.Context, req Request) Outcome {
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	out := Outcome{Steps: steps, CaseID: r.ev.caseID, Evidence: r.ev.report}
+	out := Outcome{Steps: steps, CaseID: r.ev.caseID, Evidence: r.ev.report, Event: r.ev.record.Event}
 	out.AlreadyReleased = r.tags[contract.TagStatus] == contract.StatusReleased && !slices.ContainsFunc(steps[1:], func(s report.Step) bool {
 		return s.Status == report.Done || s.Status == report.Planned || s.Status == report.Failed
 	})

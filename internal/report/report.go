@@ -28,6 +28,10 @@ const (
 	NotApplicable Status = "not-applicable"
 	Planned       Status = "planned"
 	Failed        Status = "failed"
+	// Pending is work that could not be done yet and that a later event for
+	// the same finding does (the Security Hub write-back of a finding not
+	// yet imported, or throttled).
+	Pending Status = "pending"
 )
 
 // Step names, in the order the runbook reports them.
@@ -158,7 +162,11 @@ type Report struct {
 	Region           string      `json:"region,omitempty"`
 	Evidence         *Evidence   `json:"evidence,omitempty"`
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
-	Steps            []Step      `json:"steps"`
+	// Snapshots are the evidence snapshots of the instance and their locks.
+	Snapshots []Snapshot `json:"snapshots,omitempty"`
+	// SecurityHub is what was written back to the finding in Security Hub.
+	SecurityHub *SecurityHub `json:"securityHub,omitempty"`
+	Steps       []Step       `json:"steps"`
 	StartedAt        time.Time   `json:"startedAt"`
 	// IsolatedAt is when AWS answered the last final swap of an isolation.
 	IsolatedAt time.Time `json:"isolatedAt,omitzero"`

@@ -28,8 +28,10 @@ type Options struct {
 	// RetryBase is the first wait before retrying a call that is not
 	// idempotent (doubling, up to 5 s).
 	RetryBase time.Duration
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// Lock is the EBS snapshot lock put on the evidence snapshots.
+	Lock   SnapshotLock
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Target is one instance to contain and why.
@@ -59,6 +61,7 @@ type Target struct {
 type Outcome struct {
 	Steps            []report.Step
 	Evidence         *report.Evidence
+	Snapshots        []report.Snapshot
 	NACLEntries      []report.NACLEntry
 	AlreadyContained bool
 	// Exempt is set when the live instance carries firebreak:exempt=true:
@@ -150,9 +153,11 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 			report.Skipped, "released by a person: nothing changed")}
 	}
 	if inst.contained() {
-		return Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
+		out := Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
 			"already contained at %s (case %s): nothing repeated", inst.Tags[contract.TagContainedAt], inst.Tags[contract.TagCaseID]),
 			report.Skipped, "already contained: nothing repeated")}
+		r.finishLocks(ctx, &out)
+		return out
 	}
 	var note string
 	if inst.Tags[contract.TagStatus] == contract.StatusContained {
@@ -178,7 +183,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	detach := async(func() (report.Step, error) { return r.detach(ctx, f), nil })
 	isolate := async(func() (isolation, error) { return r.isolate(ctx, groups, f), nil })
 	deregister := async(func() (report.Step, error) { return r.deregister(ctx, f), nil })
-	snapshot := async(func() (report.Step, error) { return r.snapshot(ctx, f), nil })
+	snapshot := async(func() (snapshotted, error) { return r.snapshot(ctx, f), nil })
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
 
 	// The status tag is written beside the final swap; if isolation then
@@ -195,7 +200,8 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		tag = r.tag(ctx, contract.StatusIsolationFailed)
 	}
 	cap, _ := capture.wait()
-	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), must(snapshot), tag}
+	snap, _ := snapshot.wait()
+	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), snap.step, tag}
 	// A step that failed on throttling or a server error after the SDK's
 	// retries is worth a Lambda retry: the status says "partial", so the retry
 	// is not taken for "already contained" and redoes what is missing.
@@ -205,11 +211,12 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	if incomplete {
 		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
 	}
+	r.recordLocks(ctx, snap)
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, NACLEntries: iso.nacl, IsolationFailed: iso.swapFailed, Incomplete: incomplete,
-		Note: note, IsolatedAt: iso.isolatedAt.UTC()}
+	return Outcome{Steps: steps, Evidence: cap.evidence, Snapshots: snap.snapshots, NACLEntries: iso.nacl,
+		IsolationFailed: iso.swapFailed, Incomplete: incomplete, Note: note, IsolatedAt: iso.isolatedAt.UTC(), Tags: inst.Tags}
 }
 
 func must(f *future[report.Step]) report.Step {

@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,20 +17,31 @@ import (
 
 const snapshotAttempts = 3
 
+// snapshotted is the snapshot step and the set it took or found, with the
+// lock of each snapshot.
+type snapshotted struct {
+	step      report.Step
+	snapshots []report.Snapshot
+	// lockPending is set when locks failed on throttling or a server error:
+	// the next event for the instance locks them (see finishLocks).
+	lockPending bool
+}
+
 // snapshot takes one crash-consistent snapshot per attached EBS volume and
-// does not wait for them to complete (that takes minutes to hours).
-// CreateSnapshots has no idempotency token, so the tags of earlier snapshots
-// are what keeps a retry from taking a second set.
-func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
+// does not wait for them to complete (that takes minutes to hours), then
+// locks them. CreateSnapshots has no idempotency token, so the tags of
+// earlier snapshots are what keeps a retry from taking a second set; a
+// retry locks what an earlier attempt left unlocked.
+func (r *run) snapshot(ctx context.Context, f *facts) snapshotted {
 	earlier, err := f.snapshots.wait()
 	if err != nil {
-		return failed(report.StepSnapshot, "could not tell whether snapshots were already taken; none taken", err, nil)
+		return snapshotted{step: failed(report.StepSnapshot, "could not tell whether snapshots were already taken; none taken", err, nil)}
 	}
 	if claimed, _ := f.claim.wait(); !claimed {
-		return step(report.StepSnapshot, report.Skipped, nil, "another invocation for this instance is taking the snapshot set")
+		return snapshotted{step: step(report.StepSnapshot, report.Skipped, nil, "another invocation for this instance is taking the snapshot set")}
 	}
-	if recent := r.recent(earlier); len(recent) > 0 {
-		return step(report.StepSnapshot, report.Skipped, recent, "snapshot set already taken within %s: %s", r.opt.SnapshotReuseWindow, strings.Join(recent, ", "))
+	if set := r.recent(earlier); len(set) > 0 {
+		return r.reuse(ctx, set, fmt.Sprintf("snapshot set already taken within %s", r.opt.SnapshotReuseWindow))
 	}
 	ebs := 0
 	for _, m := range r.inst.raw.BlockDeviceMappings {
@@ -38,7 +50,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 		}
 	}
 	if ebs == 0 {
-		return step(report.StepSnapshot, report.NotApplicable, nil, "no EBS volume attached")
+		return snapshotted{step: step(report.StepSnapshot, report.NotApplicable, nil, "no EBS volume attached")}
 	}
 	action := fmt.Sprintf("snapshot %d EBS volumes of %s (crash-consistent, one set)", ebs, r.inst.ID)
 	in := &ec2.CreateSnapshotsInput{
@@ -52,13 +64,18 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 	}
 
 	if r.t.DryRun {
+		actions := []string{action}
+		if r.locking() {
+			// LockSnapshot needs a snapshot to prove its permission on.
+			actions = append(actions, "lock each snapshot "+r.lockTerms()+" (LockSnapshot's permission is proven on a snapshot, so only on a real run)")
+		}
 		_, err := r.api.EC2.CreateSnapshots(ctx, in)
 		if err = dryRunOK(err); err != nil {
-			return failed(report.StepSnapshot, "dry run refused", err, []string{action})
+			return snapshotted{step: failed(report.StepSnapshot, "dry run refused", err, actions)}
 		}
-		return step(report.StepSnapshot, report.Planned, []string{action}, "%d volumes", ebs)
+		return snapshotted{step: step(report.StepSnapshot, report.Planned, actions, "%d volumes", ebs)}
 	}
-	var ids []string
+	var set []report.Snapshot
 	// The SDK must not retry this call blindly: an answer lost after the
 	// snapshots started would mean a second set.
 	noRetry := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
@@ -78,7 +95,7 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 			return err
 		}
 		for _, s := range out.Snapshots {
-			ids = append(ids, aws.ToString(s.SnapshotId))
+			set = append(set, report.Snapshot{ID: aws.ToString(s.SnapshotId), VolumeID: aws.ToString(s.VolumeId)})
 		}
 		return nil
 	}
@@ -88,22 +105,65 @@ func (r *run) snapshot(ctx context.Context, f *facts) report.Step {
 		if err != nil {
 			return false
 		}
-		ids = r.recent(out.Snapshots)
-		return len(ids) > 0
+		set = r.recent(out.Snapshots)
+		return len(set) > 0
 	}
 	if err := r.once(ctx, take, taken); err != nil {
-		return failed(report.StepSnapshot, "no snapshot taken", fmt.Errorf("snapshotting volumes of %s: %w", r.inst.ID, err), []string{action})
+		return snapshotted{step: failed(report.StepSnapshot, "no snapshot taken", fmt.Errorf("snapshotting volumes of %s: %w", r.inst.ID, err), []string{action})}
 	}
-	return step(report.StepSnapshot, report.Done, ids, "%d snapshots started (not waited for): %s", len(ids), strings.Join(ids, ", "))
+	ids := snapshotIDs(set)
+	detail := fmt.Sprintf("%d snapshots started (not waited for): %s", len(ids), strings.Join(ids, ", "))
+	// Nothing can hold a lock on snapshots this run just took.
+	set, err = r.lockSet(ctx, set, true)
+	if err != nil {
+		return lockFailed(detail, err, ids, set)
+	}
+	return snapshotted{step: step(report.StepSnapshot, report.Done, ids, "%s%s", detail, lockSummary(set)), snapshots: set}
+}
+
+// lockFailed reports snapshots left unlocked. Throttling or a server error
+// (the SDK retried already) does not fail the containment: locking is left
+// to the next event for the instance, so that a burst of containments is
+// not amplified by Lambda retries of whole runbooks for their locks.
+func lockFailed(detail string, err error, ids []string, set []report.Snapshot) snapshotted {
+	if Transient(errorCode(err)) {
+		s := failed(report.StepSnapshot, detail+lockSummary(set)+"; the next event for this instance locks them", err, ids)
+		s.Status = report.Pending
+		return snapshotted{step: s, snapshots: set, lockPending: true}
+	}
+	return snapshotted{step: failed(report.StepSnapshot, detail+"; not all locked", err, ids), snapshots: set}
+}
+
+// reuse reports the set an earlier attempt took, and locks what it left unlocked.
+func (r *run) reuse(ctx context.Context, set []report.Snapshot, what string) snapshotted {
+	ids := snapshotIDs(set)
+	detail := what + ": " + strings.Join(ids, ", ")
+	set, err := r.lockSet(ctx, set, false)
+	if err != nil {
+		return lockFailed(detail, err, ids, set)
+	}
+	status := report.Skipped
+	if slices.ContainsFunc(set, func(s report.Snapshot) bool { return s.Locked }) {
+		status = r.plan()
+	}
+	return snapshotted{step: step(report.StepSnapshot, status, ids, "%s%s", detail, lockSummary(set)), snapshots: set}
 }
 
 // recent lists the snapshots Firebreak took of the instance within the reuse window.
-func (r *run) recent(snaps []ec2types.Snapshot) []string {
-	var ids []string
+func (r *run) recent(snaps []ec2types.Snapshot) []report.Snapshot {
+	var set []report.Snapshot
 	for _, s := range snaps {
 		if s.StartTime != nil && r.now.Sub(*s.StartTime) < r.opt.SnapshotReuseWindow {
-			ids = append(ids, aws.ToString(s.SnapshotId))
+			set = append(set, report.Snapshot{ID: aws.ToString(s.SnapshotId), VolumeID: aws.ToString(s.VolumeId)})
 		}
+	}
+	return set
+}
+
+func snapshotIDs(set []report.Snapshot) []string {
+	ids := make([]string, len(set))
+	for i, s := range set {
+		ids[i] = s.ID
 	}
 	return ids
 }

@@ -1,5 +1,6 @@
 // Command gen writes awssim's wire tables for the services whose SDK clients
-// still use generated serializers instead of runtime schemas (EC2 and S3).
+// still use generated serializers instead of runtime schemas (EC2, S3 and
+// Security Hub).
 //
 // The wire names (reservationSet, instancesSet, InstanceId.N, X-Amz-Meta-...)
 // cannot be derived from Go field names, so gen reads them from the SDK's own
@@ -58,8 +59,16 @@ func run(out string) error {
 	if err != nil {
 		return fmt.Errorf("reading the S3 serializers: %w", err)
 	}
+	shMod, err := moduleDir("github.com/aws/aws-sdk-go-v2/service/securityhub")
+	if err != nil {
+		return err
+	}
+	sh, err := loadRestJSON(shMod.dir, methodNames(reflect.TypeFor[awsapi.SecurityHub]()))
+	if err != nil {
+		return fmt.Errorf("reading the Security Hub serializers: %w", err)
+	}
 
-	src, err := render(ec2Mod, s3Mod, ec2, s3, s3Docs)
+	src, err := render([]module{ec2Mod, s3Mod, shMod}, ec2, s3, s3Docs, sh)
 	if err != nil {
 		return err
 	}
@@ -117,6 +126,7 @@ type member struct {
 	Item  string // list item element name (output), when the field is a wrapped list
 	Flat  bool   // flattened list (output)
 	Time  string // timestamp format when not date-time
+	JSON  string // restJson1 member name (both directions)
 }
 
 type shape struct {
@@ -152,8 +162,8 @@ func loadEC2(dir string, ops []string) (*ec2Table, error) {
 			t.Version = v
 		}
 		// Operations without members in a direction have no document function.
-		w.shape(op + "Input")
-		w.shape(op + "Output")
+		shapeIn(t.Shapes, op+"Input")
+		shapeIn(t.Shapes, op+"Output")
 		if name := "awsEc2query_serializeOpDocument" + op + "Input"; ser[name] != nil {
 			if err := w.serStruct(name); err != nil {
 				return nil, err
@@ -180,13 +190,32 @@ type ec2Walker struct {
 	desPrefix string
 }
 
-func (w *ec2Walker) shape(typ string) *shape {
-	s := w.t.Shapes[typ]
+// shapeIn returns the shape of a Go type, adding it on first use.
+func shapeIn(shapes map[string]*shape, typ string) *shape {
+	s := shapes[typ]
 	if s == nil {
 		s = &shape{Type: typ, Members: map[string]*member{}}
-		w.t.Shapes[typ] = s
+		shapes[typ] = s
 	}
 	return s
+}
+
+// structFunc returns a struct (de)serializer and its Go type, or a nil
+// function when it was walked already.
+func structFunc(funcs map[string]*ast.FuncDecl, seen map[string]bool, name string) (*ast.FuncDecl, string, error) {
+	if seen[name] {
+		return nil, "", nil
+	}
+	seen[name] = true
+	fd := funcs[name]
+	if fd == nil {
+		return nil, "", fmt.Errorf("%s not found", name)
+	}
+	typ, kind := paramType(fd)
+	if kind != "struct" {
+		return nil, "", fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
+	}
+	return fd, typ, nil
 }
 
 func (s *shape) member(field string) *member {
@@ -201,19 +230,11 @@ func (s *shape) member(field string) *member {
 // serStruct reads a struct serializer: each `if v.F ... { objectKey :=
 // object.Key("Name") ... }` block names one member.
 func (w *ec2Walker) serStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.ser, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.ser[name]
-	if fd == nil {
-		return fmt.Errorf("serializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
+	s := shapeIn(w.t.Shapes, typ)
 	for _, st := range fd.Body.List {
 		ifs, ok := st.(*ast.IfStmt)
 		if !ok {
@@ -266,20 +287,11 @@ func (w *ec2Walker) serAny(name string, flat bool) error {
 // desStruct reads a struct deserializer: each `case strings.EqualFold("name",
 // t.Name.Local)` names the element of the sv.Field it fills.
 func (w *ec2Walker) desStruct(name string) error {
-	if w.seen[name] {
-		return nil
+	fd, typ, err := structFunc(w.des, w.seen, name)
+	if fd == nil || err != nil {
+		return err
 	}
-	w.seen[name] = true
-	fd := w.des[name]
-	if fd == nil {
-		return fmt.Errorf("deserializer %s not found", name)
-	}
-	typ, kind := paramType(fd)
-	if kind != "struct" {
-		return fmt.Errorf("%s: expected a struct parameter, got %s", name, kind)
-	}
-	s := w.shape(typ)
-	var err error
+	s := shapeIn(w.t.Shapes, typ)
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		cc, ok := n.(*ast.CaseClause)
 		if !ok || err != nil || len(cc.List) != 1 {
@@ -480,7 +492,7 @@ func loadS3(dir string, ops []string) ([]restOp, *ec2Table, error) {
 			if field := streamedBody(doc); field != "" {
 				r.OutPayload = field
 			} else {
-				walker.shape(op + "Output")
+				shapeIn(walker.t.Shapes, op+"Output")
 				if err := walker.desStruct(doc.Name.Name); err != nil {
 					return nil, nil, fmt.Errorf("%s: reading the response document: %w", op, err)
 				}
@@ -662,16 +674,21 @@ func stringArgAfter(fd *ast.FuncDecl, key string) string {
 
 // --- output ----------------------------------------------------------------
 
-func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp, s3Docs *ec2Table) ([]byte, error) {
+func render(mods []module, ec2 *ec2Table, s3 []restOp, s3Docs *ec2Table, sh *jsonTable) ([]byte, error) {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "// Code generated by internal/awssim/gen from %s %s and %s %s; DO NOT EDIT.\n\n",
-		ec2Mod.path, ec2Mod.version, s3Mod.path, s3Mod.version)
+	var from []string
+	for _, m := range mods {
+		from = append(from, m.path+" "+m.version)
+	}
+	fmt.Fprintf(&b, "// Code generated by internal/awssim/gen from %s; DO NOT EDIT.\n\n", strings.Join(from, ", "))
 	b.WriteString("package awssim\n\n")
 	b.WriteString("import (\n\t\"reflect\"\n\n")
 	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/ec2\"\n")
 	b.WriteString("\tec2types \"github.com/aws/aws-sdk-go-v2/service/ec2/types\"\n")
 	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/s3\"\n")
-	b.WriteString("\ts3types \"github.com/aws/aws-sdk-go-v2/service/s3/types\"\n)\n\n")
+	b.WriteString("\ts3types \"github.com/aws/aws-sdk-go-v2/service/s3/types\"\n")
+	b.WriteString("\t\"github.com/aws/aws-sdk-go-v2/service/securityhub\"\n")
+	b.WriteString("\tshtypes \"github.com/aws/aws-sdk-go-v2/service/securityhub/types\"\n)\n\n")
 
 	fmt.Fprintf(&b, "const ec2Version = %q\n\n", ec2.Version)
 
@@ -694,7 +711,8 @@ func render(ec2Mod, s3Mod module, ec2 *ec2Table, s3 []restOp, s3Docs *ec2Table) 
 		writeBindings(&b, "Out", op.Out)
 		b.WriteString("\t},\n")
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\n\n")
+	renderRestJSON(&b, "securityHub", "securityhub", "shtypes", sh)
 
 	src, err := format.Source(b.Bytes())
 	if err != nil {
