@@ -122,7 +122,7 @@ type Clients struct {
 	SNS         SNS
 	S3          S3
 	// DynamoDB is the function's own table, in its own account and Region.
-	DynamoDB DynamoDB
+	DynamoDB    DynamoDB
 	SecurityHub SecurityHub
 }
 

@@ -65,7 +65,7 @@ type World struct {
 	versions  map[string][]*Object
 
 	tables store[*table]
-	hub        securityHub
+	hub    securityHub
 }
 
 // New returns an empty world for one account and Region.

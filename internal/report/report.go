@@ -167,7 +167,7 @@ type Report struct {
 	// SecurityHub is what was written back to the finding in Security Hub.
 	SecurityHub *SecurityHub `json:"securityHub,omitempty"`
 	Steps       []Step       `json:"steps"`
-	StartedAt        time.Time   `json:"startedAt"`
+	StartedAt   time.Time    `json:"startedAt"`
 	// IsolatedAt is when AWS answered the last final swap of an isolation.
 	IsolatedAt time.Time `json:"isolatedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt"`
