@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	smithy "github.com/aws/smithy-go"
@@ -23,6 +24,9 @@ import (
 // generated wire table (member names are Go field names), the others are
 // the SDK's own, matched to Go fields by name.
 type reflectCodec struct {
+	// mu guards the tables: services are bound, and register their types,
+	// while requests for other accounts are being decoded (awssim.WithDirectory).
+	mu     sync.RWMutex
 	shapes map[reflect.Type]*reflectShape
 	// unions maps an SDK union interface to a constructor per member
 	// schema; each member type deserializes itself.
@@ -49,11 +53,15 @@ func newReflectCodec() *reflectCodec {
 
 // addUnion registers the members of an SDK union (an interface type).
 func (c *reflectCodec) addUnion(t reflect.Type, members map[*smithy.Schema]func() smithy.Deserializable) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.unions[t] = members
 }
 
 // addTable builds schemas for the shapes of a generated wire table.
 func (c *reflectCodec) addTable(namespace string, table []wireShape) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	// Every structure schema exists before any member points at it, so
 	// shapes can refer to each other in any order.
 	for _, ws := range table {
@@ -99,6 +107,12 @@ func (c *reflectCodec) addTable(namespace string, table []wireShape) error {
 // addSDK pairs Go type t with the SDK's schema s, and recursively the
 // types of its members; a member maps to the field of the same name.
 func (c *reflectCodec) addSDK(t reflect.Type, s *smithy.Schema) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addSDKLocked(t, s)
+}
+
+func (c *reflectCodec) addSDKLocked(t reflect.Type, s *smithy.Schema) error {
 	if _, ok := c.shapes[t]; ok {
 		return nil
 	}
@@ -126,7 +140,7 @@ func (c *reflectCodec) addSDKTarget(t reflect.Type, m *smithy.Schema) error {
 	case t == timeType:
 		return nil
 	case t.Kind() == reflect.Struct:
-		return c.addSDK(t, m)
+		return c.addSDKLocked(t, m)
 	case t.Kind() == reflect.Interface:
 		if _, ok := c.unions[t]; ok {
 			return nil
@@ -208,6 +222,8 @@ func (c *reflectCodec) target(namespace, name string, t reflect.Type, m wireMemb
 
 // decode fills *in (a pointer to a struct in the table) from d.
 func (c *reflectCodec) decode(d smithy.ShapeDeserializer, in any) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	v := reflect.ValueOf(in).Elem()
 	rs, ok := c.shapes[v.Type()]
 	if !ok {
@@ -320,6 +336,8 @@ func (c *reflectCodec) read(d smithy.ShapeDeserializer, s *smithy.Schema, v refl
 
 // encode writes out (a pointer to a struct in the table) to s.
 func (c *reflectCodec) encode(s smithy.ShapeSerializer, out any) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	v := reflect.ValueOf(out)
 	if v.IsNil() {
 		return nil
