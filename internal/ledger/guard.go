@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -214,6 +215,16 @@ func (g *Guard) dropHold(ctx context.Context, s Scope, instance, owner string) e
 // instance and did not finish within the lease: a retry will find it.
 var ErrBusy = errors.New("another invocation is taking the guard's token for this instance")
 
+// firstSlot is the slot an instance tries first: spread over the slots like
+// a random choice, but the same for every take of one instance, so a retry or
+// a re-publication whose token sits there writes nothing more, and a run
+// repeats exactly.
+func firstSlot(s Scope, instance string, slots int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s.Account + "/" + s.Region + "/" + instance))
+	return int(h.Sum32() % uint32(slots))
+}
+
 // Take takes a token for an automatic containment of instance, or finds the
 // one the instance already holds. An error means the guard could not tell:
 // nothing may change.
@@ -228,7 +239,7 @@ func (g *Guard) Take(ctx context.Context, s Scope, instance, caseID string) (Tok
 	hold[attrOwner], hold[attrCase] = str(owner), str(caseID)
 	hold[attrTakenAt], hold[attrLeaseUntil] = num(now.UnixMilli()), num(now.Add(g.opt.Lease).UnixMilli())
 	hold[attrExpires] = num(now.Add(g.window).Unix())
-	first := rand.IntN(g.cap)
+	first := firstSlot(s, instance, g.cap)
 
 	var wg sync.WaitGroup
 	var holdErr, slotErr, readErr error
