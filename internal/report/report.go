@@ -60,6 +60,22 @@ const (
 	StepLoadBalancers   = "load-balancers"
 )
 
+// Checks of a verification of a contained instance (the re-delivery of its
+// finding, the scheduled sweep), each reported as a step.
+const (
+	CheckInterfaces     = "verify-interfaces"
+	CheckIsolationGroup = "verify-isolation-group"
+	CheckNetworkACL     = "verify-network-acl"
+	CheckAutoScaling    = "verify-auto-scaling"
+	CheckLoadBalancers  = "verify-load-balancers"
+	CheckTermination    = "verify-termination-protection"
+	CheckCredentials    = "verify-credentials"
+)
+
+// CheckNames lists the checks in report order.
+var CheckNames = []string{CheckInterfaces, CheckIsolationGroup, CheckNetworkACL, CheckAutoScaling, CheckLoadBalancers,
+	CheckTermination, CheckCredentials}
+
 // ReleaseStepNames lists the release steps in order: the evidence is
 // verified first, the release is recorded on the instance (StepTag), then
 // the containment is undone.
@@ -77,6 +93,9 @@ type Step struct {
 	Message string `json:"message,omitempty"`
 	// Actions lists what was done, or in a dry run what would be done.
 	Actions []string `json:"actions,omitempty"`
+	// Drift is what a verification found changed since the containment
+	// (the rule added, the group an interface was put back in).
+	Drift []string `json:"drift,omitempty"`
 }
 
 // Finding is the part of the GuardDuty finding a reader of the report needs.

@@ -344,6 +344,12 @@ func (r *run) readAttributes(ctx context.Context) (InstanceAttributes, error) {
 	var a InstanceAttributes
 	names := []ec2types.InstanceAttributeName{ec2types.InstanceAttributeNameDisableApiTermination, ec2types.InstanceAttributeNameInstanceInitiatedShutdownBehavior}
 	errs := each(names, func(name ec2types.InstanceAttributeName) error {
+		if name == ec2types.InstanceAttributeNameDisableApiTermination && r.reads.termination != nil {
+			// Read beside DescribeInstances, before any change.
+			on, err := r.reads.termination.wait()
+			a.DisableAPITermination = aws.Bool(on)
+			return err
+		}
 		out, err := r.api.EC2.DescribeInstanceAttribute(ctx, &ec2.DescribeInstanceAttributeInput{InstanceId: aws.String(r.inst.ID), Attribute: name})
 		if err != nil {
 			return fmt.Errorf("reading %s of %s: %w", name, r.inst.ID, err)

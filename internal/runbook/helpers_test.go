@@ -43,6 +43,8 @@ type env struct {
 	opt runbook.Options
 	// thirdSubnet is set by tests that add one (addThirdSubnet).
 	thirdSubnet string
+	// thirdACL is the network ACL of the third subnet, once added.
+	thirdACL string
 }
 
 func newEnv(t *testing.T) *env {
@@ -406,4 +408,19 @@ func jsonOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkOf is the named check of a verification.
+func checkOf(t *testing.T, out runbook.Outcome, name string) report.Step {
+	t.Helper()
+	if out.Verification == nil {
+		t.Fatalf("no verification in the outcome (steps %+v)", out.Steps)
+	}
+	for _, s := range out.Verification.Checks {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("no check %s in %+v", name, out.Verification.Checks)
+	return report.Step{}
 }

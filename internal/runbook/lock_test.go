@@ -116,7 +116,7 @@ func TestThrottledLocksAreFinishedByTheNextEventAndKeepExistingLocks(t *testing.
 
 	s = stepOf(t, second, report.StepSnapshot)
 	// (A new runbook may also look up the isolation groups.)
-	want := map[string]int{"DescribeInstances": 1, "DescribeSnapshots": 1, "DescribeLockedSnapshots": 1, "LockSnapshot": 1, "CreateTags": 1}
+	want := map[string]int{"DescribeInstances": 1, "DescribeInstanceAttribute": 1, "DescribeSnapshots": 1, "DescribeLockedSnapshots": 1, "LockSnapshot": 1, "CreateTags": 1}
 	got := e.w.Calls()
 	delete(got, "DescribeSecurityGroups")
 	if !second.AlreadyContained || s.Status != report.Done || fmt.Sprint(got) != fmt.Sprint(want) {
@@ -134,14 +134,14 @@ func TestThrottledLocksAreFinishedByTheNextEventAndKeepExistingLocks(t *testing.
 		t.Errorf("snapshot-lock tag %q after the locks, want %q", e.tag(contract.TagSnapshotLock), contract.LockDone)
 	}
 
-	// Everything locked: the next event costs one DescribeInstances (and the
-	// new runbook's group lookup).
+	// Everything locked: the next event costs its verification's reads,
+	// DescribeInstances, the termination protection (and the groups).
 	e.w.ResetCalls()
 	e.contain()
 	calls := e.w.Calls()
 	delete(calls, "DescribeSecurityGroups")
-	if fmt.Sprint(calls) != fmt.Sprint(map[string]int{"DescribeInstances": 1}) {
-		t.Errorf("event after the locks: calls %v, want one DescribeInstances", calls)
+	if fmt.Sprint(calls) != fmt.Sprint(map[string]int{"DescribeInstanceAttribute": 1, "DescribeInstances": 1}) {
+		t.Errorf("event after the locks: calls %v, want DescribeInstances and DescribeInstanceAttribute", calls)
 	}
 }
 

@@ -64,6 +64,8 @@ type Outcome struct {
 	Snapshots        []report.Snapshot
 	NACLEntries      []report.NACLEntry
 	AlreadyContained bool
+	// Verification is what verifying an already contained instance found.
+	Verification *Verification
 	// Exempt is set when the live instance carries firebreak:exempt=true:
 	// nothing was changed.
 	Exempt bool
@@ -123,6 +125,8 @@ type run struct {
 	inst *instance
 	log  *slog.Logger
 	now  time.Time
+	// reads are those of a verification, made beside the first DescribeInstances.
+	reads verifyReads
 }
 
 // Run contains t.InstanceID. It never returns early on a step's failure: every
@@ -131,8 +135,10 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	r := &run{Runbook: rb, t: t, now: rb.opt.Now().UTC(),
 		log: rb.opt.Logger.With("instance", t.InstanceID, "case", t.CaseID, "dryRun", t.DryRun)}
 
-	// Round trip 1: the live instance, and (on a cold start) the isolation groups.
+	// Round trip 1: the live instance, (on a cold start) the isolation groups,
+	// and what verifying a contained instance reads.
 	groups := rb.groups.prefetch(ctx, rb.api.EC2)
+	r.reads = rb.startVerifyReads(ctx, t.InstanceID, nil)
 	inst, err := describeInstance(ctx, rb.api.EC2, t.InstanceID)
 	if err != nil {
 		out := Outcome{Steps: r.allSteps(failed(report.StepCapture, "could not read the live instance; nothing was changed", err, nil),
@@ -151,6 +157,9 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return Outcome{Released: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,
 			"released by a person at %s (%s): re-publication of finding %s ignored", inst.Tags[contract.TagReleasedAt], inst.Tags[contract.TagReleasedBy], t.FindingID),
 			report.Skipped, "released by a person: nothing changed")}
+	}
+	if inst.Tags[contract.TagStatus] == contract.StatusContained && !t.DryRun {
+		return r.alreadyContained(ctx, r.reads)
 	}
 	if inst.contained() {
 		out := Outcome{AlreadyContained: true, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil,

@@ -3,6 +3,7 @@ package runbook_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,8 +65,9 @@ func TestFailedIsolationIsTaggedAndRetried(t *testing.T) {
 }
 
 // The status tag is written beside the final swap, so it alone does not prove
-// isolation: a run checks the interfaces too.
-func TestContainedTagWithoutIsolationIsContainedAgain(t *testing.T) {
+// isolation: a run verifies the interfaces and puts them back, without
+// containing again (no new capture, no blast-radius token).
+func TestContainedTagWithoutIsolationIsRepaired(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, e *env)
@@ -104,8 +106,9 @@ func TestContainedTagWithoutIsolationIsContainedAgain(t *testing.T) {
 
 			out := e.contain()
 
-			if out.AlreadyContained || stepOf(t, out, report.StepIsolate).Status != report.Done {
-				t.Fatalf("already contained %v, isolate %s; want a new isolation", out.AlreadyContained, stepOf(t, out, report.StepIsolate).Status)
+			c := checkOf(t, out, report.CheckInterfaces)
+			if !out.AlreadyContained || c.Status != report.Done || len(c.Drift) == 0 || !strings.Contains(c.Detail, "drift found and repaired") {
+				t.Fatalf("already contained %v, interfaces check %+v; want the drift found and repaired", out.AlreadyContained, c)
 			}
 			iso, _ := firebreakGroups(t, e.w, e.d.VPC)
 			for _, eni := range e.d.VictimENIs {
