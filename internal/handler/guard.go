@@ -151,6 +151,7 @@ func (h *Handler) held(rep *report.Report) {
 const (
 	outcomeContained        = "contained"
 	outcomeAlreadyContained = "already-contained"
+	outcomeDrift            = "drift-"
 	outcomePartial          = "partial"
 	outcomeIsolationFailed  = "isolation-failed"
 	outcomeFailed           = "failed"
@@ -180,6 +181,10 @@ func outcomeOf(rep *report.Report, runErr error) string {
 		return outcomeGuardUnavailable
 	case rep.Decision != report.Contain:
 		return string(rep.Decision)
+	case rep.AlreadyContained && (len(rep.Drift) > 0 || len(rep.Failed()) > 0):
+		// Each verification that found something is its own report, even
+		// when the case was reported already.
+		return outcomeDrift + rep.StartedAt.Format("20060102T150405.000Z")
 	case rep.AlreadyContained:
 		return outcomeAlreadyContained
 	case errors.Is(runErr, ErrIsolationFailed):

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -166,7 +167,7 @@ func (h *Handler) one(ctx context.Context, in *finding.Input, raw []byte, v poli
 		if rep.DryRun || rep.Evidence == nil {
 			return nil
 		}
-		return h.storeReport(ctx, rep, ReportKey(rep))
+		return h.storeReport(ctx, rep, reportKeyOf(rep))
 	})
 	tried, err := h.publishOnce(ctx, rep, runErr)
 	switch {
@@ -202,7 +203,7 @@ func quiet(rep *report.Report, prior map[string]string) string {
 	switch {
 	case rep.Decision == report.Ignore:
 		return "ignored"
-	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil &&
+	case rep.AlreadyContained && rep.Source == finding.SourceGuardDuty && rep.Finding != nil && len(rep.Drift) == 0 && len(rep.Failed()) == 0 &&
 		rep.Finding.ID == prior[contract.TagFindingID] && prior[contract.TagReport] != "unpublished":
 		return "re-delivery of the finding the instance was contained for"
 	}
@@ -287,6 +288,15 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	guard.finish(ctx, h, rep)
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
 	rep.IsolatedAt, rep.Snapshots = out.IsolatedAt, out.Snapshots
+	if v := out.Verification; v != nil {
+		rep.Steps, rep.Drift = append(rep.Steps, v.Checks...), v.Drift
+		if v.Drifted() {
+			// Kept beside the containment's evidence: a release reads every
+			// report there, and removes the ACL entries a repair re-created.
+			rep.Evidence = &report.Evidence{Bucket: h.cfg.EvidenceBucket,
+				Key: runbook.EvidenceKey(rep.AccountID, rep.Region, rep.InstanceID, out.Tags[contract.TagCaseID], "capture.json")}
+		}
+	}
 	switch {
 	case errors.Is(out.Stopped, errHeld):
 		h.held(rep)
@@ -306,6 +316,8 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 		rep.Decision = report.Notify
 		rep.Reason = fmt.Sprintf("released by a person at %s; re-publication ignored: finding %s was released, nothing changed (%s)",
 			out.Tags[contract.TagReleasedAt], findingIDOf(rep), rep.Reason)
+	case out.AlreadyContained && out.Verification.Drifted():
+		rep.Reason = "already contained; drift found and repaired: " + strings.Join(out.Verification.Drift, "; ") + " (" + rep.Reason + ")"
 	case out.AlreadyContained:
 		rep.Reason = "already contained: nothing repeated (" + rep.Reason + ")"
 	case out.NotFound:
@@ -395,6 +407,16 @@ func (h *Handler) runbook(account, region string, api awsapi.Clients) *runbook.R
 // so a retry never erases what an earlier attempt changed.
 func ReportKey(rep *report.Report) string {
 	return runbook.EvidenceKey(rep.AccountID, rep.Region, rep.InstanceID, rep.CaseID, "report-"+rep.StartedAt.Format("20060102T150405.000Z")+".json")
+}
+
+// reportKeyOf is ReportKey, except that a drift report is kept with the
+// containment it repaired (its case may be another finding's).
+func reportKeyOf(rep *report.Report) string {
+	if rep.AlreadyContained && rep.Evidence != nil {
+		// Named apart: never over the containment's own report of that instant.
+		return path.Join(path.Dir(rep.Evidence.Key), "report-"+rep.StartedAt.Format("20060102T150405.000Z")+"-drift.json")
+	}
+	return ReportKey(rep)
 }
 
 func errorCode(err error) string {

@@ -338,3 +338,8 @@ func errorCode(err error) string {
 	}
 	return ""
 }
+
+// verifyReads are what an event for a contained instance costs when nothing
+// drifted: the instance, the isolation groups' rules and the termination
+// protection, read at once.
+var verifyReads = map[string]int{"DescribeInstances": 1, "DescribeSecurityGroups": 1, "DescribeInstanceAttribute": 1}

@@ -166,8 +166,14 @@ func Outcome(r *report.Report) string {
 			return contract.MetricReleased
 		}
 		return ""
-	case r.Kind == report.KindSweep:
-		return ""
+	case r.Kind == report.KindSweep || r.AlreadyContained && len(r.Drift) > 0:
+		if len(r.Drift) > 0 && len(r.Failed()) == 0 {
+			return contract.MetricDrift
+		}
+		if r.Kind == report.KindSweep {
+			return ""
+		}
+		return contract.MetricAlreadyContained
 	case r.Guard != nil && r.Guard.Outcome == report.GuardHeld:
 		return contract.MetricHeldByGuard
 	case r.Decision == report.Ignore:

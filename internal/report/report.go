@@ -201,6 +201,9 @@ type Report struct {
 	RequestedBy     *Requester `json:"requestedBy,omitempty"`
 	Reattach        bool       `json:"reattach,omitempty"`
 	AlreadyReleased bool       `json:"alreadyReleased,omitempty"`
+	// Drift lists what a verification of an already contained instance
+	// found changed since the containment (see the verify-* steps).
+	Drift []string `json:"drift,omitempty"`
 	// Guard is the blast-radius guard's answer (containments only).
 	Guard *Guard `json:"guard,omitempty"`
 	// ManualRequest is the request that contains the instance by hand, ready
