@@ -49,6 +49,12 @@ func newOperations(scope constructs.Construct, cfg Config, fn awslambda.Function
 		"Firebreak: an instance flagged as compromised could NOT be isolated and may still reach the network; isolate it by hand now (the report says how)",
 		firebreakMetric(contract.MetricIsolationFailed, "Sum", "", nil),
 		1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	// A repair is done, but someone or something opened a contained
+	// instance: a person must find out who, before it happens again.
+	drift := pageTopic(scope, topic, "DriftRepairedAlarm",
+		"Firebreak: a containment had drifted (a rule in the isolation group, an interface moved, an ACL entry gone...) and was repaired; read the drift report and find who changed it",
+		firebreakMetric(contract.MetricDrift, "Sum", "", nil),
+		1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 	ageThreshold := float64(cfg.FindingAgeAlarmMinutes * 60)
 	late := pageTopic(scope, topic, "LateFindingsAlarm",
 		fmt.Sprintf("Firebreak: a GuardDuty finding reached the function more than %d minutes after its last update; "+
@@ -79,7 +85,7 @@ func newOperations(scope constructs.Construct, cfg Config, fn awslambda.Function
 			contract.MetricNamespace, contract.DimStep, contract.MetricStepFailed)),
 		Label: jsii.String(""), Period: alarmPeriod,
 	})
-	allAlarms := toAlarmRefs(append([]awscloudwatch.Alarm{isolationFailed, late}, alarms...))
+	allAlarms := toAlarmRefs(append([]awscloudwatch.Alarm{isolationFailed, drift, late}, alarms...))
 	awscloudwatch.NewDashboard(scope, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName:   dashboardName(),
 		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),

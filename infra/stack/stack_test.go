@@ -356,8 +356,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
-	if len(alarms) != 7 {
-		t.Fatalf("want seven alarms, got %v", alarms)
+	if len(alarms) != 8 {
+		t.Fatalf("want eight alarms, got %v", alarms)
 	}
 	tests := []struct {
 		prefix, namespace, metric, statistic, dimension string
