@@ -118,6 +118,11 @@ func functionStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 		}),
 		allow("EncryptEvidence", []string{"kms:GenerateDataKey"}, []string{refs.evidenceKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
+		// Verifying a contained instance reads its capture record (the target
+		// groups it was taken out of): that object alone, through S3.
+		allow("ReadCaptureRecords", []string{"s3:GetObject", "s3:GetObjectVersion"}, []string{refs.bucketArn + "/*/capture.json"}, nil),
+		allow("DecryptCaptureRecords", []string{"kms:Decrypt"}, []string{refs.evidenceKeyArn},
+			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region + ".amazonaws.com"}}),
 	)
 	s = append(s, hardCut...)
 	s = append(s, writeBackStatements(cfg)...)

@@ -239,6 +239,8 @@ var wildcardAllowList = map[string]struct {
 	"${Evidence.Arn}/*": {[]string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"},
 		"evidence object keys are chosen per finding; the release function reads the record the instance names"},
 	"${Evidence.Arn}/*/release-*.json": {[]string{"s3:PutObject"}, "a release report goes beside the case's evidence"},
+	"${Evidence.Arn}/*/capture.json": {[]string{"s3:GetObject", "s3:GetObjectVersion"},
+		"a verification reads the capture record of the case the instance's tags name"},
 	"${AccessLogs.Arn}/evidence/*":     {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
 }
 

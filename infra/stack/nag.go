@@ -58,6 +58,9 @@ var wildcardReasons = map[string]string{
 // function chooses per finding; the bucket's logical id carries a hash.
 const evidenceObjects = `/^Resource::<Evidence[0-9A-F]{8}\.Arn>\/\*$/g`
 
+// captureRecords matches the capture records among the evidence objects.
+const captureRecords = `/^Resource::<Evidence[0-9A-F]{8}\.Arn>\/\*\/capture\.json$/g`
+
 const naclWildcard = "Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-acl/*"
 
 const hubV2Wildcard = "Resource::arn:<AWS::Partition>:securityhub:<AWS::Region>:<AWS::AccountId>:hubv2/*"
@@ -75,6 +78,10 @@ func suppressFindings(stack awscdk.Stack, cfg Config) {
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("Evidence object keys are chosen per finding at run time; the grant is s3:PutObject only, into this stack's bucket."),
 		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(evidenceObjects)}},
+	}, {
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("A verification reads the capture record of the case the instance's tags name; the grant is s3:GetObject and s3:GetObjectVersion on capture.json objects only."),
+		AppliesTo: &[]any{cdknag.RegexAppliesTo{Regex: jsii.String(captureRecords)}},
 	}}, wildcardSuppressions(cfg, "<AWS::Region>")...)
 	suppressions = append(suppressions, memberRoleSuppressions(cfg)...)
 	root := "/" + *stack.Node().Id()
