@@ -241,7 +241,7 @@ var wildcardAllowList = map[string]struct {
 	"${Evidence.Arn}/*/release-*.json": {[]string{"s3:PutObject"}, "a release report goes beside the case's evidence"},
 	"${Evidence.Arn}/*/capture.json": {[]string{"s3:GetObject", "s3:GetObjectVersion"},
 		"a verification reads the capture record of the case the instance's tags name"},
-	"${AccessLogs.Arn}/evidence/*":     {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
+	"${AccessLogs.Arn}/evidence/*": {[]string{"s3:PutObject"}, "S3 log delivery writes the evidence bucket's access logs"},
 }
 
 // unconditionedGrants are resource-policy statements that AWS documents
