@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/firebreak-ir/firebreak/events"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/handler"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -164,4 +169,103 @@ func bigWorld(raw []byte, extraENIs, extraVolumes, extraTGs int) (*awsfake.World
 		w.RegisterTargets(tg, elbv2types.TargetDescription{Id: aws.String(d.VictimIPs[i%len(d.VictimIPs)]), Port: aws.Int32(int32(9000 + i))})
 	}
 	return w, d
+}
+
+// BenchmarkRepeat re-delivers the finding of a contained instance (GuardDuty's
+// re-publication, warm environment) and reports what the verification costs
+// per event: AWS calls (repeat-calls-per-event), sequential round trips
+// (repeat-rtt-per-event) and writes (repeat-writes-per-event) in the account
+// it protects; repeat-rtt-with-ledger adds Firebreak's own table (the guard). "drifted" adds
+// a rule to the isolation group first: the repair's cost.
+func BenchmarkRepeat(b *testing.B) {
+	for _, drift := range []bool{false, true} {
+		name := "holds"
+		if drift {
+			name = "drifted"
+		}
+		b.Run(name, func(b *testing.B) { benchRepeat(b, drift) })
+	}
+}
+
+func benchRepeat(b *testing.B, drift bool) {
+	raw, again := events.Must(events.Default), events.Must("guardduty-backdoor-c2-update.json")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var rtt, ledgerRTT, calls, writes float64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w, d := World(raw)
+		cfg, err := Config(d, func(string) string { return "" })
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := handler.New(cfg, awsfake.Factory{W: w}, log, handler.WithClock(w.Now))
+		mustContain(b, h, raw)
+		if drift {
+			addRule(b, w, d)
+		}
+		w.ResetCalls()
+		var mu sync.Mutex
+		var last, withLedger int
+		var start time.Time
+		w.OnCall(func(op string) {
+			mu.Lock()
+			defer mu.Unlock()
+			at := round(time.Since(start))
+			withLedger = max(withLedger, at)
+			if !isLedger(op) {
+				last = max(last, at)
+			}
+		})
+		w.SetLatency(benchLatency)
+		b.StartTimer()
+
+		start = time.Now()
+		reps, err := h.Handle(context.Background(), again)
+
+		b.StopTimer()
+		w.SetLatency(0)
+		w.OnCall(nil)
+		if err != nil || len(reps) != 1 || !reps[0].AlreadyContained || (len(reps[0].Drift) > 0) != drift {
+			b.Fatalf("re-delivery: %v, %+v", err, reps)
+		}
+		mu.Lock()
+		rtt += float64(last + 1)
+		ledgerRTT += float64(withLedger + 1)
+		mu.Unlock()
+		for op, n := range w.Calls() {
+			if isLedger(op) {
+				continue
+			}
+			calls += float64(n)
+			if !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "Get") {
+				writes += float64(n)
+			}
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(calls/n, "repeat-calls-per-event")
+	b.ReportMetric(rtt/n, "repeat-rtt-per-event")
+	b.ReportMetric(writes/n, "repeat-writes-per-event")
+	b.ReportMetric(ledgerRTT/n, "repeat-rtt-with-ledger")
+}
+
+// isLedger tells Firebreak's own table's calls (the record of reports), which
+// are not calls on the account it protects.
+func isLedger(op string) bool {
+	return slices.Contains([]string{"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"}, op)
+}
+
+func addRule(b *testing.B, w *awsfake.World, d awsfake.Demo) {
+	api := w.Clients().EC2
+	out, err := api.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("vpc-id"), Values: []string{d.VPC}}, {Name: aws.String("group-name"), Values: []string{contract.IsolationGroupName}}}})
+	if err != nil || len(out.SecurityGroups) != 1 {
+		b.Fatalf("isolation group: %v", err)
+	}
+	if _, err := api.AuthorizeSecurityGroupIngress(context.Background(), &ec2.AuthorizeSecurityGroupIngressInput{GroupId: out.SecurityGroups[0].GroupId,
+		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}}); err != nil {
+		b.Fatal(err)
+	}
 }
