@@ -557,13 +557,16 @@ func RepeatStorm(ctx context.Context, o Options, victims, deliveries int) (Resul
 	}
 	n := float64(deliveries)
 	di := st["ec2:DescribeInstances"].Calls
+	// Every event's own reads: the instance, and its verification's
+	// termination protection and isolation groups.
+	perEvent := di + st["ec2:DescribeInstanceAttribute"].Calls + min(st["ec2:DescribeSecurityGroups"].Calls, deliveries)
 	var r Result
 	r.add("repeat-calls-per-event", "%.3f (and the guard's table: %.3f)", float64(reads+writes)/n, float64(guardReads+guardWrites)/n)
 	r.add("repeat-writes-per-event", "%.3f", float64(writes)/n)
 	r.add("repeat-reads-per-event", "%.3f", float64(reads)/n)
 	r.add("repeat-describe-instances-per-event", "%.3f", float64(di)/n)
 	r.add("repeat-cold-starts", "%d", run.ColdStarts)
-	r.add("repeat-calls-per-cold-start", "%.2f", float64(reads+writes-di)/float64(max(1, run.ColdStarts)))
+	r.add("repeat-calls-per-cold-start", "%.2f", float64(reads+writes-perEvent)/float64(max(1, run.ColdStarts)))
 	r.add("repeat-guard-writes-per-event", "%.3f", float64(guardWrites)/n)
 	r.add("repeat-guard-reads-per-event", "%.3f", float64(guardReads)/n)
 	r.add("repeat-calls-by-op", "%s", perOp(st, "", deliveries))
