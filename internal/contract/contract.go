@@ -165,6 +165,8 @@ const (
 	MetricFindingAge      = "FindingAgeSeconds"
 	MetricAWSCalls        = "AwsCalls"
 	MetricDrift           = "DriftRepaired"
+	// MetricVerified counts the contained instances a scheduled sweep verified.
+	MetricVerified = "InstancesVerified"
 	// MetricMemberRoleMissing counts findings in a member account whose
 	// member role could not be assumed (report field memberRoleMissing).
 	MetricMemberRoleMissing = "MemberRoleMissing"

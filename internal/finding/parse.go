@@ -19,6 +19,8 @@ const (
 	SourceGuardDuty   = "guardduty"
 	SourceSecurityHub = "securityhub"
 	SourceManual      = "manual"
+	// SourceSchedule is the scheduled sweep's request {"sweep": true}.
+	SourceSchedule = "schedule"
 )
 
 // EventBridge source and detail-type values Firebreak recognises.
@@ -27,7 +29,7 @@ const (
 	EventSourceSecurityHub = "aws.securityhub"
 	DetailTypeFinding      = "GuardDuty Finding"
 	DetailTypeCustomAction = "Security Hub Findings - Custom Action"
-	expectedShapes         = `expected an EventBridge event from aws.guardduty or aws.securityhub, or a manual request {"instanceId": "i-...", "reason": "...", "dryRun": true|false}`
+	expectedShapes         = `expected an EventBridge event from aws.guardduty or aws.securityhub, a manual request {"instanceId": "i-...", "reason": "...", "dryRun": true|false}, or the schedule's {"sweep": true}`
 )
 
 var (
@@ -67,6 +69,8 @@ type Input struct {
 	// Targets are the well-formed instance ids a Security Hub action names,
 	// in order, without repeats.
 	Targets []string `json:"targets,omitempty"`
+	// Sweep is set by the schedule's request to verify every contained instance.
+	Sweep bool `json:"sweep,omitempty"`
 }
 
 // Parse decodes raw into an Input. It returns an error wrapping ErrUnrecognized
@@ -92,6 +96,9 @@ func Parse(raw []byte) (*Input, error) {
 	}
 	if hasAny(top, "source", "detail-type", "detail") {
 		return parseEvent(trimmed, top)
+	}
+	if _, ok := top["sweep"]; ok {
+		return parseSweep(trimmed)
 	}
 	req, err := parseRequest(trimmed)
 	if err != nil {

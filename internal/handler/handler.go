@@ -101,7 +101,11 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) ([]*report.Re
 	start := h.now().UTC()
 	ctx, calls := awsclient.CountCalls(ctx)
 	reports, err := h.handle(ctx, raw, start)
-	h.emit(ctx, metrics.Invocation{Kind: report.KindContain, Start: start, Reports: reports, AWSCalls: calls.Load()})
+	kind := report.KindContain
+	if len(reports) > 0 && reports[0] != nil && reports[0].Kind == report.KindSweep {
+		kind = report.KindSweep
+	}
+	h.emit(ctx, metrics.Invocation{Kind: kind, Start: start, Reports: reports, AWSCalls: calls.Load()})
 	return reports, err
 }
 
@@ -118,6 +122,9 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage, start time.Ti
 	if err != nil {
 		h.log.ErrorContext(ctx, "rejecting event", "error", err)
 		return nil, fmt.Errorf("nothing was changed: %w", err)
+	}
+	if in.Sweep {
+		return h.sweep(ctx, start)
 	}
 	v := policy.Decide(in, policy.Thresholds{Contain: h.cfg.ContainMin, Notify: h.cfg.NotifyMin})
 	targets := []string{v.InstanceID}

@@ -12,6 +12,7 @@
 //	hold    hold#<account>#<region>#<instance>         hold
 //	manual  manual#<account>#<region>#<instance>       case#<case>
 //	report  report#<account>#<region>#<instance>#<case> outcome#<outcome>
+//	sweep   sweep#<region>                             cursor
 //
 // Items carry expiresAt (epoch seconds), the table's TTL attribute. TTL
 // deletes expired items only within days, so every condition and read

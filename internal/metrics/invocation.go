@@ -123,6 +123,10 @@ func Documents(inv Invocation, level string) []Document {
 		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricFindingAge, Unit: Seconds})
 		main.Values[contract.MetricFindingAge] = []float64{age}
 	}
+	if s := inv.Reports[0].Sweep; s != nil {
+		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricVerified, Unit: Count})
+		main.Values[contract.MetricVerified] = []float64{float64(s.Verified)}
+	}
 	if missingRoles > 0 {
 		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricMemberRoleMissing, Unit: Count})
 		main.Values[contract.MetricMemberRoleMissing] = []float64{missingRoles}

@@ -237,6 +237,8 @@ func headline(r *report.Report, status string) string {
 		return fmt.Sprintf("DRY RUN: Firebreak WOULD CONTAIN %s. Nothing was changed.", who)
 	case StatusAlreadyContained:
 		return fmt.Sprintf("Firebreak found %s ALREADY CONTAINED and changed nothing.", who)
+	case StatusDriftRepaired:
+		return fmt.Sprintf("Firebreak found the containment of %s CHANGED (drift found and repaired): %s.", who, text(strings.Join(r.Drift, "; "), maxField))
 	case StatusIgnored:
 		if who == noInstance {
 			return "Firebreak ignored this event; nothing was changed."
@@ -375,6 +377,8 @@ func nextSteps(r *report.Report, status string) []string {
 	switch status {
 	case StatusIgnored:
 		out = append(out, "No action is needed.")
+	case StatusDriftRepaired:
+		out = append(out, "The containment holds again. Find who changed it (CloudTrail: the calls named above, on the instance, its interfaces or the isolation group) before it happens again.")
 	case StatusAlreadyContained:
 		msg := "Nothing more to contain. Continue the investigation from the first report for this instance"
 		if r.CaseID != "" {

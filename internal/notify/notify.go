@@ -39,6 +39,9 @@ const (
 	StatusIgnored          = "ignored"
 	StatusAlreadyContained = "already-contained"
 	StatusPlanned          = "planned"
+	// StatusDriftRepaired: a verification found a contained instance's
+	// containment changed, and repaired it.
+	StatusDriftRepaired = "drift-repaired"
 )
 
 // Separator is the line between the human summary and the report JSON: the
@@ -73,6 +76,8 @@ func Status(r *report.Report) string {
 		return StatusFailed
 	case r.Decision == report.Ignore:
 		return StatusIgnored
+	case r.Decision == report.Contain && r.AlreadyContained && len(r.Drift) > 0:
+		return StatusDriftRepaired
 	case r.Decision == report.Contain && r.AlreadyContained:
 		return StatusAlreadyContained
 	case r.Decision == report.Contain && r.DryRun:

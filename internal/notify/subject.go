@@ -47,6 +47,8 @@ func subject(r *report.Report, status string) string {
 		fmt.Fprintf(&head, "WOULD CONTAIN %s", who)
 	case StatusAlreadyContained:
 		fmt.Fprintf(&head, "ALREADY CONTAINED %s", who)
+	case StatusDriftRepaired:
+		fmt.Fprintf(&head, "DRIFT REPAIRED %s", who)
 	case StatusIgnored:
 		if who == noInstance {
 			who = "finding"

@@ -204,11 +204,26 @@ type Report struct {
 	// Drift lists what a verification of an already contained instance
 	// found changed since the containment (see the verify-* steps).
 	Drift []string `json:"drift,omitempty"`
+	// Sweep sums up a scheduled sweep (its summary report only).
+	Sweep *SweepSummary `json:"sweep,omitempty"`
 	// Guard is the blast-radius guard's answer (containments only).
 	Guard *Guard `json:"guard,omitempty"`
 	// ManualRequest is the request that contains the instance by hand, ready
 	// to send, when the guard held an automatic containment back.
 	ManualRequest json.RawMessage `json:"manualRequest,omitempty"`
+}
+
+// SweepSummary is what one invocation of the scheduled sweep verified.
+type SweepSummary struct {
+	Accounts []string `json:"accounts"`
+	Verified int      `json:"verified"`
+	Drifted  int      `json:"drifted"`
+	Failed   int      `json:"failed"`
+	// Continues is set when the invocation stopped before its deadline with
+	// instances left: the next sweep continues from the recorded cursor.
+	Continues bool `json:"continues,omitempty"`
+	// Errors are the listings or accounts that could not be swept.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // GuardHeld is the guard's outcome when it held an automatic containment

@@ -174,6 +174,9 @@ func (rb *Runbook) Verify(ctx context.Context, t VerifyTarget, iso *Isolation) (
 			return Verification{}, nil, err
 		}
 	}
+	if inst.Tags[contract.TagExempt] == "true" {
+		return Verification{}, inst.Tags, fmt.Errorf("%s carries %s=true: not verified, nothing changed", t.InstanceID, contract.TagExempt)
+	}
 	if s := inst.Tags[contract.TagStatus]; s != contract.StatusContained {
 		return Verification{}, inst.Tags, fmt.Errorf("%s is %s=%q, not contained: not verified, nothing changed", t.InstanceID, contract.TagStatus, s)
 	}
