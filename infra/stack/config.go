@@ -35,6 +35,7 @@ const (
 	KeySecurityHubAction     = "securityHubAction"
 	KeyBootstrapDir          = "bootstrapDir"
 	KeyFindingAgeAlarm       = "findingAgeAlarmMinutes"
+	KeyVerifyEverySeconds    = "verifyEverySeconds"
 
 	// The organization: which accounts besides the security account the
 	// function acts in, and how the member role reaches them.
@@ -103,6 +104,8 @@ type Config struct {
 	// FindingAgeAlarmMinutes: a GuardDuty finding reaching the function this
 	// long after its last update means the EventBridge path is failing.
 	FindingAgeAlarmMinutes int
+	// VerifyEverySeconds is the sweep's period (whole minutes); 0: no sweep.
+	VerifyEverySeconds int
 
 	// MemberAccounts are the accounts the function acts in besides its own;
 	// Organization admits every account of the organization OrganizationID.
@@ -154,6 +157,7 @@ func DefaultConfig() Config {
 		// EventBridge delivers within seconds; its retries and Lambda's
 		// asynchronous queue stay within minutes unless something is wrong.
 		FindingAgeAlarmMinutes:   15,
+		VerifyEverySeconds:       contract.DefaultVerifyEverySeconds,
 		MemberRoleName:           contract.DefaultMemberRole,
 		MemberDeployment:         MemberDeploymentCDK,
 		MaxAutomaticContainments: contract.DefaultMaxAutomaticContainments,
@@ -170,7 +174,7 @@ func ContextKeys() []string {
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
 		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
-		KeyBootstrapDir, KeyFindingAgeAlarm, KeySecurityHubReleaseAction,
+		KeyBootstrapDir, KeyFindingAgeAlarm, KeyVerifyEverySeconds, KeySecurityHubReleaseAction,
 		KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
 		KeySecurityAccountID, KeyRegions, KeyMemberDeployment, KeyOrganizationalUnitIDs, KeyMaxAutomaticContainments, KeyGuardWindowMinutes, KeySnapshotLockMode, KeySnapshotLockCoolOffHours, KeySecurityHubWriteBack,
 	}
@@ -239,6 +243,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeySecurityHubAction, func(v any) (err error) { c.SecurityHubAction, err = toBool(v); return })
 	read(KeyBootstrapDir, func(v any) (err error) { c.BootstrapDir, err = toString(v); return })
 	read(KeyFindingAgeAlarm, func(v any) (err error) { c.FindingAgeAlarmMinutes, err = toInt(v); return })
+	read(KeyVerifyEverySeconds, func(v any) (err error) { c.VerifyEverySeconds, err = toInt(v); return })
 	read(KeyMemberAccounts, func(v any) (err error) { c.MemberAccounts, err = toStrings(v); return })
 	read(KeyOrganization, func(v any) (err error) { c.Organization, err = toBool(v); return })
 	read(KeyOrganizationID, func(v any) (err error) { c.OrganizationID, err = toString(v); return })
@@ -313,6 +318,10 @@ func (c Config) Validate() error {
 	}
 	// An event older than EventBridge's retries (1 h) plus Lambda's maximum
 	// event age (1 h) never reaches the function: a higher threshold never fires.
+	// EventBridge schedules in whole minutes; a day bounds how long drift can last.
+	if v := c.VerifyEverySeconds; v != 0 && (v < 60 || v > 86400 || v%60 != 0) {
+		bad("context %s: %d must be 0 (no sweep) or whole minutes from 60 to 86400 seconds", KeyVerifyEverySeconds, v)
+	}
 	if c.FindingAgeAlarmMinutes < 1 || c.FindingAgeAlarmMinutes > 120 {
 		bad("context %s: %d is outside 1-120 minutes", KeyFindingAgeAlarm, c.FindingAgeAlarmMinutes)
 	}

@@ -116,6 +116,9 @@ func TestParseConfigRejectsWhatAWSOrTheFunctionWould(t *testing.T) {
 		{"unknown log level", map[string]any{"logLevel": "trace"}, `context logLevel: "trace" is not one of debug, info, warn, error`},
 		{"no concurrency", map[string]any{"reservedConcurrency": 0.0}, "reservedConcurrency: 0 is outside 1-900"},
 		{"empty mode from -c", map[string]any{"isolationMode": " "}, "context isolationMode: empty value"},
+		{"sweep every 30 seconds", map[string]any{"verifyEverySeconds": "30"}, "verifyEverySeconds: 30 must be 0 (no sweep) or whole minutes from 60 to 86400 seconds"},
+		{"sweep in part minutes", map[string]any{"verifyEverySeconds": 90.0}, "verifyEverySeconds: 90 must be 0 (no sweep) or whole minutes"},
+		{"sweep less than daily", map[string]any{"verifyEverySeconds": "172800"}, "verifyEverySeconds: 172800 must be 0"},
 		{"late-finding alarm at zero", map[string]any{"findingAgeAlarmMinutes": "0"}, "findingAgeAlarmMinutes: 0 is outside 1-120 minutes"},
 		{"late-finding alarm that could never fire", map[string]any{"findingAgeAlarmMinutes": 180.0}, "findingAgeAlarmMinutes: 180 is outside 1-120 minutes"},
 	}

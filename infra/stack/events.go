@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -9,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawsevents"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // Security Hub limits a custom action's name to 20 characters and its id to
@@ -51,6 +54,8 @@ type lambdaTarget struct {
 	rule awsevents.Rule
 	fn   awslambda.IFunction
 	dlq  awssqs.IQueue
+	// input, when set, is sent instead of the event (the schedule's request).
+	input awsevents.RuleTargetInput
 }
 
 // Bind implements awsevents.IRuleTarget.
@@ -71,6 +76,7 @@ func (l *lambdaTarget) Bind(_ interfacesawsevents.IRuleRef, _ *string) *awsevent
 		Conditions: &map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": *l.rule.RuleArn()}},
 	}))
 	return &awsevents.RuleTargetConfig{
+		Input:            l.input,
 		Arn:              l.fn.FunctionArn(),
 		DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: l.dlq.QueueArn()},
 		RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
@@ -91,6 +97,15 @@ func newRules(scope constructs.Construct, cfg Config, fn awslambda.IFunction, dl
 		rule.AddTarget(&lambdaTarget{rule: rule, fn: fn, dlq: dlq})
 	}
 	route("GuardDutyFindings", "Firebreak: GuardDuty EC2 instance findings to the contain function", GuardDutyPattern(cfg))
+	if cfg.VerifyEverySeconds > 0 {
+		// The sweep: every contained instance verified, what drifted repaired.
+		rule := awsevents.NewRule(scope, jsii.String("VerifyContained"), &awsevents.RuleProps{
+			Description: jsii.String("Firebreak: verify every contained instance (the sweep)"),
+			Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Seconds(jsii.Number(cfg.VerifyEverySeconds))),
+		})
+		rule.AddTarget(&lambdaTarget{rule: rule, fn: fn, dlq: dlq,
+			input: awsevents.RuleTargetInput_FromObject(map[string]any{contract.SweepRequestKey: true})})
+	}
 	if !cfg.SecurityHubAction {
 		return nil
 	}

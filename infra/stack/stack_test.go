@@ -42,6 +42,30 @@ var extended = map[string]any{
 	"objectLockMode": "COMPLIANCE", "logRetentionDays": "731", "logLevel": "debug",
 	"reservedConcurrency": "10", "securityHubAction": "false",
 	"snapshotLockMode": "compliance", "snapshotLockCoolOffHours": "48", "securityHubWriteBack": "cspm",
+	"verifyEverySeconds": "900",
+}
+
+// The sweep's schedule: every verifyEverySeconds (an hour by default), none at 0.
+func TestSweepScheduleFollowsVerifyEverySeconds(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		overrides map[string]any
+		rate      string
+	}{{"default", nil, "rate(1 hour)"}, {"15 minutes", map[string]any{"verifyEverySeconds": "900"}, "rate(15 minutes)"},
+		{"off", map[string]any{"verifyEverySeconds": 0.0}, ""}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := synth(t, tt.overrides)
+			var got string
+			for _, id := range s.ofType("AWS::Events::Rule") {
+				if e, ok := s.resources[id].Properties["ScheduleExpression"].(string); ok {
+					got = e
+				}
+			}
+			if got != tt.rate {
+				t.Errorf("schedule %q, want %q", got, tt.rate)
+			}
+		})
+	}
 }
 
 func TestGuardDutyRuleMatchesInstanceFindingsAtTheNotifyThreshold(t *testing.T) {
@@ -77,11 +101,15 @@ func TestRulesRetryAndDeadLetterUndeliveredFindings(t *testing.T) {
 	fnID, _ := s.withPrefix(t, "AWS::Lambda::Function", "Contain")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	rules := s.ofType("AWS::Events::Rule")
-	if len(rules) != 2 {
-		t.Fatalf("want the GuardDuty and Security Hub rules, got %v", rules)
+	if len(rules) != 3 {
+		t.Fatalf("want the GuardDuty, Security Hub and sweep rules, got %v", rules)
 	}
 	for _, id := range rules {
-		equalJSON(t, id+" targets", s.resources[id].Properties["Targets"], `[{
+		input := ""
+		if strings.HasPrefix(id, "VerifyContained") {
+			input = `"Input": "{\"sweep\":true}",`
+		}
+		equalJSON(t, id+" targets", s.resources[id].Properties["Targets"], `[{`+input+`
 			"Arn": {"Fn::GetAtt": ["`+fnID+`", "Arn"]},
 			"DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["`+dlqID+`", "Arn"]}},
 			"Id": "Target0",
@@ -97,7 +125,7 @@ func TestRulesRetryAndDeadLetterUndeliveredFindings(t *testing.T) {
 			granted = append(granted, render(st.conditions["ArnEquals"]["aws:SourceArn"]))
 		}
 	}
-	equalJSON(t, "dead-letter queue writers", granted, `["${GuardDutyFindings.Arn}", "${SecurityHubContainAction.Arn}"]`)
+	equalJSON(t, "dead-letter queue writers", granted, `["${GuardDutyFindings.Arn}", "${VerifyContained.Arn}", "${SecurityHubContainAction.Arn}"]`)
 	// EventBridge may only invoke the function from these rules.
 	if n := len(s.ofType("AWS::Lambda::Permission")); n != len(rules) {
 		t.Errorf("%d invoke permissions for %d rules", n, len(rules))
@@ -108,7 +136,7 @@ func TestRulesRetryAndDeadLetterUndeliveredFindings(t *testing.T) {
 			t.Errorf("%s: unexpected permission %s", id, toJSON(p))
 		}
 		src, _ := json.Marshal(p["SourceArn"])
-		if !strings.Contains(string(src), "GuardDutyFindings") && !strings.Contains(string(src), "SecurityHubContainAction") {
+		if !strings.Contains(string(src), "GuardDutyFindings") && !strings.Contains(string(src), "SecurityHubContainAction") && !strings.Contains(string(src), "VerifyContained") {
 			t.Errorf("%s: invocation not limited to a Firebreak rule: SourceArn %s", id, src)
 		}
 	}
@@ -142,7 +170,8 @@ func TestSecurityHubActionCanBeLeftOut(t *testing.T) {
 	s := synth(t, extended)
 	check(t, func() {
 		s.template.ResourceCountIs(jsii.String("AWS::SecurityHub::ActionTarget"), jsii.Number(0))
-		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(1))
+		// The GuardDuty rule and the sweep's schedule.
+		s.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(2))
 	})
 	if _, ok := s.outputs["CustomActionArn"]; ok {
 		t.Error("CustomActionArn output without a custom action")

@@ -213,3 +213,10 @@ const (
 	// OutputReleaseFunction names the release function (issue 9).
 	OutputReleaseFunction = "ReleaseFunctionName"
 )
+
+// The scheduled sweep: the schedule sends {"sweep": true} to the contain
+// function every verifyEverySeconds (cdk.json; 0 turns it off).
+const (
+	SweepRequestKey           = "sweep"
+	DefaultVerifyEverySeconds = 3600
+)
