@@ -40,8 +40,8 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "coldstart", "init"}
-	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart", "init"}
+	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart"}
 )
 
 type options struct {
@@ -56,6 +56,8 @@ type options struct {
 	guardCap       int
 	repeat         int
 	repeatVictims  int
+	sweepVictims   int
+	sweepDrifted   int
 	coldStartRuns  int
 	initRuns       int
 	initBootstrap  string
@@ -80,6 +82,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.guardCap, "guard-cap", 10, "maxAutomaticContainments in the guard scenarios")
 	fs.IntVar(&o.repeat, "repeat", 1000, "re-deliveries in the repeat storm")
 	fs.IntVar(&o.repeatVictims, "repeat-victims", 50, "contained instances the repeat storm re-delivers findings for")
+	fs.IntVar(&o.sweepVictims, "sweep-victims", 500, "contained instances the sweep verifies (30% of requests throttled)")
+	fs.IntVar(&o.sweepDrifted, "sweep-drifted", 5, "of them, changed behind Firebreak's back before the sweep")
 	fs.IntVar(&o.o.Concurrency, "concurrency", o.o.Concurrency, "execution environments, in every scenario but the burst")
 	fs.Float64Var(&o.o.TimeScale, "time-scale", o.o.TimeScale, "simulated seconds per real second (bucket refills, latency, SDK backoff, runbook and Lambda waits)")
 	fs.DurationVar(&o.latencyMin, "latency-min", o.o.Latency[0], "least simulated AWS latency per request")
@@ -194,6 +198,8 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 		return loadtest.Worm(ctx, o.o, loadtest.WormSpec{Findings: o.sized(o.worm), Cap: o.guardCap, Throttle: 0.3})
 	case "repeat":
 		return loadtest.RepeatStorm(ctx, o.o, min(o.sized(o.repeatVictims), o.sized(o.repeat)), o.sized(o.repeat))
+	case "sweep":
+		return loadtest.Sweep(ctx, o.o, o.sized(o.sweepVictims), o.sweepDrifted, 0.3)
 	case "coldstart":
 		return coldStart(ctx, o.coldStartRuns, o.initRuns)
 	case "init":
