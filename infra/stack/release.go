@@ -59,6 +59,7 @@ func newReleaseFunction(scope constructs.Construct, cfg Config, functionDir stri
 	for _, s := range releaseStatements(cfg, refs) {
 		role.AddToPrincipalPolicy(s)
 	}
+	credentialsPolicy(scope, "ReleaseCredentialsPolicy", role, releaseCredentialStatements(cfg, ownRegion()), "<AWS::Region>")
 	code := cfg
 	if cfg.BootstrapDir != "" {
 		code.BootstrapDir = ReleaseDir(cfg.BootstrapDir)
@@ -113,7 +114,7 @@ func releaseRunbookStatements(cfg Config, sc arnScope) []awsiam.PolicyStatement 
 }
 
 // releaseMutations are the release's write actions but the hard cut's.
-var releaseMutations = concat(releaseEC2Actions, attachActions, registerLB, registerTarget)
+var releaseMutations = concat(releaseEC2Actions, attachActions, registerLB, registerTarget, restoreCredentials)
 
 // releaseStatements is the release function's whole permission set: the
 // release's writes in its own account and Region, then what it reads and

@@ -131,6 +131,14 @@ const (
 	TagPrefix = "firebreak:"
 )
 
+// The deny policies the credentials step keeps on an instance's role: customer
+// managed policies under DenyPolicyPath named DenyPolicyPrefix<role>-<n>,
+// tagged TagManaged=true. The stack grants policy changes on these names only.
+const (
+	DenyPolicyPath   = "/firebreak/"
+	DenyPolicyPrefix = "firebreak-deny-"
+)
+
 // Values of TagStatus.
 const (
 	StatusContained       = "contained"
