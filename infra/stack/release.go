@@ -129,6 +129,9 @@ func releaseStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 			[]string{refs.bucketArn, refs.bucketArn + "/*"}, nil),
 		allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{refs.logGroupArn}, nil),
 		allow("PublishReports", []string{"sns:Publish"}, []string{refs.topicArn}, nil),
+		// Only the role-lock items of the ledger (internal/ledger/rolelock.go).
+		allow("RoleLocks", []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, []string{refs.guardTableArn},
+			map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": contract.RoleLockKind + "#*"}}),
 		allow("EncryptReports", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{refs.topicKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sns." + region + ".amazonaws.com"}}),
 		// The record is read at the version the instance names; the reports

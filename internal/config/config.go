@@ -154,6 +154,9 @@ func load(getenv func(string) string, guard bool) (Config, error) {
 	members(getenv, &c, bad)
 	if guard {
 		readGuard(getenv, &c, bad)
+	} else if c.GuardTable = strings.TrimSpace(getenv(contract.EnvGuardTable)); c.GuardTable != "" && !tableName.MatchString(c.GuardTable) {
+		// The release takes the same table's role locks to remove a deny.
+		bad(contract.EnvGuardTable, "%q is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", c.GuardTable)
 	}
 	errs = append(errs, readEvidenceSettings(getenv, &c)...)
 	if len(errs) > 0 {

@@ -137,6 +137,9 @@ const (
 const (
 	DenyPolicyPath   = "/firebreak/"
 	DenyPolicyPrefix = "firebreak-deny-"
+	// RoleLockKind starts the ledger keys of the role locks that serialise
+	// writes of those policies; the release role may touch no other item.
+	RoleLockKind = "rolepolicy"
 )
 
 // Values of TagStatus.

@@ -85,7 +85,8 @@ func WithRunbookOptions(f func(*runbook.Options)) Option {
 // New returns a Handler.
 func New(cfg config.Config, clients Clients, log *slog.Logger, opts ...Option) *Handler {
 	h := &Handler{cfg: cfg, clients: clients, log: log, now: time.Now, runbooks: map[string]*runbook.Runbook{}}
-	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log, Lock: runbook.SnapshotLock(cfg.SnapshotLock)}
+	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log, Lock: runbook.SnapshotLock(cfg.SnapshotLock),
+		RoleLockTable: cfg.GuardTable}
 	for _, o := range opts {
 		o(h)
 	}
@@ -286,7 +287,7 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	out := rb.Run(ctx, target)
 	guard.finish(ctx, h, rep)
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
-	rep.IsolatedAt, rep.Snapshots = out.IsolatedAt, out.Snapshots
+	rep.IsolatedAt, rep.Snapshots, rep.Credentials = out.IsolatedAt, out.Snapshots, out.Credentials
 	switch {
 	case errors.Is(out.Stopped, errHeld):
 		h.held(rep)

@@ -13,13 +13,14 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 )
 
 // kindRolePolicy is one IAM role's deny policies: the instance ARNs wanted
 // denied, those written, and a lease on writing them.
 //
 //	rolepolicy  rolepolicy#<account>#<role>  lock
-const kindRolePolicy = "rolepolicy"
+const kindRolePolicy = contract.RoleLockKind
 
 const (
 	attrWant    = "want"

@@ -55,6 +55,11 @@ func PolicyName(role string, n int) string {
 	return contract.DenyPolicyPrefix + role + "-" + strconv.Itoa(n)
 }
 
+// PolicyARNPrefix is what the ARNs of a role's deny policies start with.
+func PolicyARNPrefix(partition, account, role string) string {
+	return fmt.Sprintf("arn:%s:iam::%s:policy%s%s-", partition, account, contract.DenyPolicyPath, contract.DenyPolicyPrefix+role)
+}
+
 // Document is the deny policy for the given instance ARNs, in a stable order.
 func Document(arns []string) string {
 	sorted := slices.Sorted(slices.Values(arns))
@@ -104,7 +109,7 @@ type Result struct {
 }
 
 func (w Writer) policyARN(role string, n int) string {
-	return fmt.Sprintf("arn:%s:iam::%s:policy%s%s", w.Partition, w.Account, contract.DenyPolicyPath, PolicyName(role, n))
+	return PolicyARNPrefix(w.Partition, w.Account, role) + strconv.Itoa(n)
 }
 
 // Set makes the role's deny policies deny exactly want: ARNs stay in the
@@ -208,7 +213,7 @@ func nextN(shards []*shard) int {
 
 // read lists the role's attached policies and reads Firebreak's.
 func (w Writer) read(ctx context.Context, role string, res *Result) ([]*shard, int, error) {
-	prefix := fmt.Sprintf("arn:%s:iam::%s:policy%s%s-", w.Partition, w.Account, contract.DenyPolicyPath, contract.DenyPolicyPrefix+role)
+	prefix := PolicyARNPrefix(w.Partition, w.Account, role)
 	var shards []*shard
 	attached := 0
 	in := &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(role)}

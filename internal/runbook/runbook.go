@@ -28,6 +28,9 @@ type Options struct {
 	// RetryBase is the first wait before retrying a call that is not
 	// idempotent (doubling, up to 5 s).
 	RetryBase time.Duration
+	// RoleLockTable is the ledger table that serialises writes of a role's
+	// deny policies ("" turns credential containment off).
+	RoleLockTable string
 	// Lock is the EBS snapshot lock put on the evidence snapshots.
 	Lock   SnapshotLock
 	Now    func() time.Time
@@ -63,6 +66,7 @@ type Outcome struct {
 	Evidence         *report.Evidence
 	Snapshots        []report.Snapshot
 	NACLEntries      []report.NACLEntry
+	Credentials      *report.Credentials
 	AlreadyContained bool
 	// Exempt is set when the live instance carries firebreak:exempt=true:
 	// nothing was changed.
@@ -185,6 +189,10 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	deregister := async(func() (report.Step, error) { return r.deregister(ctx, f), nil })
 	snapshot := async(func() (snapshotted, error) { return r.snapshot(ctx, f), nil })
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
+	creds := async(func() (credentialsDone, error) {
+		s, c := r.credentials(ctx)
+		return credentialsDone{s, c}, nil
+	})
 
 	// The status tag is written beside the final swap; if isolation then
 	// fails, it is overwritten (and a retry checks the groups, not only the tag).
@@ -201,7 +209,8 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	}
 	cap, _ := capture.wait()
 	snap, _ := snapshot.wait()
-	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), snap.step, tag}
+	cred, _ := creds.wait()
+	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), snap.step, tag, cred.step}
 	// A step that failed on throttling or a server error after the SDK's
 	// retries is worth a Lambda retry: the status says "partial", so the retry
 	// is not taken for "already contained" and redoes what is missing.
@@ -209,14 +218,19 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return s.Status == report.Failed && Transient(s.Error)
 	})
 	if incomplete {
-		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
+		steps[6] = r.tag(ctx, contract.StatusPartial)
 	}
 	r.recordLocks(ctx, snap)
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, Snapshots: snap.snapshots, NACLEntries: iso.nacl,
+	return Outcome{Steps: steps, Evidence: cap.evidence, Snapshots: snap.snapshots, NACLEntries: iso.nacl, Credentials: cred.creds,
 		IsolationFailed: iso.swapFailed, Incomplete: incomplete, Note: note, IsolatedAt: iso.isolatedAt.UTC(), Tags: inst.Tags}
+}
+
+type credentialsDone struct {
+	step  report.Step
+	creds *report.Credentials
 }
 
 func must(f *future[report.Step]) report.Step {
