@@ -181,7 +181,7 @@ func evidencePrefixes(cfg Config, region string) []string {
 // bucket, dry run, Security Hub write-back and member accounts.
 func releaseEnvironment(cfg Config, topicArn, bucketName, account string) map[string]string {
 	env := cfg.Environment(topicArn, bucketName, account)
-	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation,
+	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation, contract.EnvCredentialFindings,
 		contract.EnvSnapshotLockMode, contract.EnvSnapshotLockDays, contract.EnvSnapshotLockCoolOffHours} {
 		delete(env, k)
 	}

@@ -20,6 +20,9 @@ type Config struct {
 	ContainMin     float64
 	NotifyMin      float64
 	Isolation      string
+	// CredentialFindings is what an instance-credential exfiltration finding
+	// leads to (contract.CredentialFindings*).
+	CredentialFindings string
 	// AccountID is the account the function runs in; empty means "ask STS".
 	AccountID string
 	// MemberAccounts are the other accounts the function acts in, through
@@ -138,6 +141,15 @@ func load(getenv func(string) string, guard bool) (Config, error) {
 	severity(contract.EnvNotifyMinSeverity, &c.NotifyMin)
 	if c.NotifyMin > c.ContainMin {
 		bad(contract.EnvNotifyMinSeverity, "%v is above FIREBREAK_CONTAIN_MIN_SEVERITY %v: contained findings would not be reported", c.NotifyMin, c.ContainMin)
+	}
+	c.CredentialFindings = contract.CredentialFindingsContain
+	if v := strings.TrimSpace(getenv(contract.EnvCredentialFindings)); v != "" {
+		switch v {
+		case contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify:
+			c.CredentialFindings = v
+		default:
+			bad(contract.EnvCredentialFindings, "%q is not %q, %q or %q", v, contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify)
+		}
 	}
 	if v := strings.TrimSpace(getenv(contract.EnvIsolation)); v != "" {
 		if v != contract.IsolationSG && v != contract.IsolationSGNACL {

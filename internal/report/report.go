@@ -49,6 +49,17 @@ const (
 // instance's credentials.
 var StepNames = []string{StepCapture, StepProtect, StepIsolate, StepDetach, StepDeregister, StepSnapshot, StepTag, StepCredentials}
 
+// Exfiltration is what an instance-credential exfiltration finding said and
+// what Firebreak left for a person to decide.
+type Exfiltration struct {
+	Role            string `json:"role"`
+	CredentialsOnly bool   `json:"credentialsOnly,omitempty"`
+	// Suggested is a command a person may run to revoke every session of the
+	// role issued so far (every healthy instance of the role too, until it
+	// fetches new credentials): never run by Firebreak.
+	Suggested string `json:"suggestedCommand"`
+}
+
 // Credentials records the credentials step's changes: the release undoes
 // exactly these.
 type Credentials struct {
@@ -183,6 +194,9 @@ type Report struct {
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
 	// Credentials is what the credentials step changed, for the release.
 	Credentials *Credentials `json:"credentials,omitempty"`
+	// Exfiltration is set for a finding that an instance's credentials were
+	// used elsewhere.
+	Exfiltration *Exfiltration `json:"exfiltration,omitempty"`
 	// Snapshots are the evidence snapshots of the instance and their locks.
 	Snapshots []Snapshot `json:"snapshots,omitempty"`
 	// SecurityHub is what was written back to the finding in Security Hub.

@@ -46,6 +46,10 @@ func (r *run) credentials(ctx context.Context) (report.Step, *report.Credentials
 		return step(report.StepCredentials, report.NotApplicable, nil, "instance profile %s holds no role", name), c
 	}
 	c.Role = aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
+	if r.t.CredentialRole != "" && r.t.CredentialRole != c.Role {
+		return step(report.StepCredentials, report.Skipped, nil,
+			"refused: the finding names credentials of role %s, but the instance's profile holds role %s now; a person must decide which sessions to deny", r.t.CredentialRole, c.Role), c
+	}
 	tags, err := r.api.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(c.Role)})
 	if err != nil {
 		return failed(report.StepCredentials, "could not read the tags of role "+c.Role+"; credentials not contained", err, nil), c
@@ -171,4 +175,25 @@ func partitionOf(region string) string {
 		return "aws-us-gov"
 	}
 	return "aws"
+}
+
+// credentialsOnly contains the credentials alone (credentialFindings =
+// credentials-only): the evidence first, the network, the group and the load
+// balancers left as they are, the instance tagged so a release finds the case.
+func (r *run) credentialsOnly(ctx context.Context, f *facts, note string) Outcome {
+	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
+	s, c := r.credentials(ctx)
+	cp, _ := capture.wait()
+	steps := []report.Step{cp.step}
+	for _, name := range report.StepNames[1:] {
+		switch name {
+		case report.StepTag:
+			steps = append(steps, r.tag(ctx, contract.StatusCredentialsContained))
+		case report.StepCredentials:
+			steps = append(steps, s)
+		default:
+			steps = append(steps, report.Step{Name: name, Status: report.Skipped, Detail: "credentials only (credentialFindings=credentials-only): left as it is"})
+		}
+	}
+	return Outcome{Steps: steps, Evidence: cp.evidence, Credentials: c, Note: note, Tags: r.inst.Tags}
 }

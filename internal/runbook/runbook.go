@@ -54,6 +54,11 @@ type Target struct {
 	FromGuardDuty bool
 	// Event is the raw event, kept with the evidence.
 	Event []byte
+	// CredentialRole, when set, is the role a credential exfiltration finding
+	// names: the live instance's role must be it.
+	CredentialRole string
+	// CredentialsOnly runs the capture and the credentials step alone.
+	CredentialsOnly bool
 	// Gate, when set, is waited for once the live instance shows there is
 	// something to change, before the first change: an error stops the run
 	// with nothing changed (the blast-radius guard).
@@ -183,6 +188,9 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// do not alter what they read; detach is issued together with the final
 	// isolation swap so the group never sees an isolated member.
 	f := r.gather(ctx)
+	if t.CredentialsOnly {
+		return r.credentialsOnly(ctx, f, note)
+	}
 	protect := async(func() (report.Step, error) { return r.protect(ctx, f), nil })
 	detach := async(func() (report.Step, error) { return r.detach(ctx, f), nil })
 	isolate := async(func() (isolation, error) { return r.isolate(ctx, groups, f), nil })
