@@ -89,26 +89,44 @@ func (l *RoleLock) converge(ctx context.Context, account, role, arn string, add 
 	if !add {
 		op = "DELETE"
 	}
-	out, err := l.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.t.name), Key: k,
-		UpdateExpression: aws.String(op + " #want :a"), ExpressionAttributeNames: map[string]string{"#want": attrWant},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":a": &ddbtypes.AttributeValueMemberSS{Value: []string{arn}}},
-		ReturnValues:              ddbtypes.ReturnValueAllNew})
+	// Uncontended, one write records the change and takes the lease.
+	st, err := l.take(ctx, k, op+" #want :a", arn)
+	switch {
+	case err == nil && st != nil && slices.Contains(st.set(attrWritten), arn) == add:
+		// Already so (a retry, a second release): nothing to write.
+		return c, wrap("letting go of the lease on role "+role, l.letGo(ctx, k, st.str(attrHolder)))
+	case err == nil && st != nil:
+		if st, err = l.write(ctx, k, st, &c, apply, arn); err != nil {
+			return c, err
+		}
+	}
 	if err != nil {
 		return c, wrap("recording the wanted deny of "+arn+" on role "+role, err)
 	}
-	st := item(out.Attributes)
+	if st == nil {
+		out, err := l.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.t.name), Key: k,
+			UpdateExpression: aws.String(op + " #want :a"), ExpressionAttributeNames: map[string]string{"#want": attrWant},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":a": &ddbtypes.AttributeValueMemberSS{Value: []string{arn}}},
+			ReturnValues:              ddbtypes.ReturnValueAllNew})
+		if err != nil {
+			return c, wrap("recording the wanted deny of "+arn+" on role "+role, err)
+		}
+		st = item(out.Attributes)
+	}
 	deadline := l.now().Add(l.wait)
 	for {
 		if slices.Contains(st.set(attrWritten), arn) == add {
 			return c, nil
 		}
 		if free(st, l.now()) {
-			took, err := l.hold(ctx, k, &c, apply, arn)
+			took, err := l.take(ctx, k, "", arn)
 			if err != nil {
-				return c, err
+				return c, wrap("taking the lease on the deny policies of role "+role, err)
 			}
 			if took != nil {
-				st = took
+				if st, err = l.write(ctx, k, took, &c, apply, arn); err != nil {
+					return c, err
+				}
 				continue
 			}
 		}
@@ -137,25 +155,39 @@ func (it item) set(name string) []string {
 	return nil
 }
 
-// hold takes the lease, writes the wanted set and records what was written.
-// It returns the item after the write, or nil when another took the lease.
-func (l *RoleLock) hold(ctx context.Context, k item, c *Commit, apply Apply, arn string) (item, error) {
+// take takes the lease (with an update of the wanted set, when given) and
+// returns the item, or nil when another holds a live lease.
+func (l *RoleLock) take(ctx context.Context, k item, change, arn string) (item, error) {
 	me := newOwner()
 	now := l.now()
+	upd := "SET #holder = :me, #until = :until"
+	names := map[string]string{"#holder": attrHolder, "#until": attrLeaseUntil}
+	values := map[string]ddbtypes.AttributeValue{":me": str(me), ":until": num(now.Add(l.lease).UnixMilli()), ":now": num(now.UnixMilli())}
+	if change != "" {
+		upd = change + " " + upd
+		names["#want"] = attrWant
+		values[":a"] = &ddbtypes.AttributeValueMemberSS{Value: []string{arn}}
+	}
 	out, err := l.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.t.name), Key: k,
-		UpdateExpression:         aws.String("SET #holder = :me, #until = :until"),
-		ConditionExpression:      aws.String("attribute_not_exists(#holder) OR #until < :now"),
-		ExpressionAttributeNames: map[string]string{"#holder": attrHolder, "#until": attrLeaseUntil},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(me),
-			":until": num(now.Add(l.lease).UnixMilli()), ":now": num(now.UnixMilli())},
-		ReturnValues: ddbtypes.ReturnValueAllNew})
+		UpdateExpression: aws.String(upd), ConditionExpression: aws.String("attribute_not_exists(#holder) OR #until < :now"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values, ReturnValues: ddbtypes.ReturnValueAllNew})
 	if conditionFailed(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, wrap("taking the lease on a role's deny policies", err)
+		return nil, err
 	}
-	want := item(out.Attributes).set(attrWant)
+	it := item(out.Attributes)
+	it[attrHolder] = str(me) // the holder id to let go with
+	return it, nil
+}
+
+// write writes the wanted set as the lease holder, records what IAM holds
+// now and lets go. It returns the item after the write; an empty item when
+// the lease ran out under it (another holder's write counts then).
+func (l *RoleLock) write(ctx context.Context, k item, held item, c *Commit, apply Apply, arn string) (item, error) {
+	me := held.str(attrHolder)
+	want := held.set(attrWant)
 	c.Writes++
 	written, applyErr := apply(ctx, want)
 	// Record what IAM holds now, also after a partial failure, and let go.
@@ -172,8 +204,6 @@ func (l *RoleLock) hold(ctx context.Context, k item, c *Commit, apply Apply, arn
 	case applyErr != nil:
 		return nil, applyErr
 	case conditionFailed(err):
-		// The lease ran out under us and another holder writes: its write is
-		// the one that counts; read again.
 		return item{}, nil
 	case err != nil:
 		return nil, wrap("recording a role's written deny policies", err)
@@ -182,4 +212,16 @@ func (l *RoleLock) hold(ctx context.Context, k item, c *Commit, apply Apply, arn
 		c.ByThisCall, c.Batch = true, len(want)
 	}
 	return item(rel.Attributes), nil
+}
+
+// letGo gives the lease back without writing.
+func (l *RoleLock) letGo(ctx context.Context, k item, me string) error {
+	_, err := l.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.t.name), Key: k,
+		UpdateExpression: aws.String("REMOVE #holder, #until"), ConditionExpression: aws.String("#holder = :me"),
+		ExpressionAttributeNames:  map[string]string{"#holder": attrHolder, "#until": attrLeaseUntil},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": str(me)}})
+	if conditionFailed(err) {
+		return nil // the lease ran out and is another's now
+	}
+	return err
 }

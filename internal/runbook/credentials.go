@@ -23,7 +23,7 @@ import (
 // association removed so the metadata service hands out no new ones, and the
 // metadata endpoint off. It starts with the instance's description and
 // waits for nothing else, so it never delays isolation.
-func (r *run) credentials(ctx context.Context) (report.Step, *report.Credentials) {
+func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.Credentials) {
 	p := r.inst.raw.IamInstanceProfile
 	if p == nil || aws.ToString(p.Arn) == "" {
 		return step(report.StepCredentials, report.NotApplicable, nil, "no instance profile: the instance has no role credentials"), nil
@@ -100,7 +100,7 @@ func (r *run) credentials(ctx context.Context) (report.Step, *report.Credentials
 		default:
 			c.DeniedAt = r.opt.Now().UTC()
 		}
-		c.AssociationID, cutErr = r.disassociate(ctx)
+		c.AssociationID, cutErr = r.disassociate(ctx, f)
 	})
 	wg.Go(func() {
 		_, mdErr = r.api.EC2.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(r.t.InstanceID),
@@ -133,15 +133,17 @@ func wrapErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// disassociate removes the instance's profile association (none: nothing to do).
-func (r *run) disassociate(ctx context.Context) (string, error) {
-	out, err := r.api.EC2.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
-		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{r.t.InstanceID}},
-			{Name: aws.String("state"), Values: []string{"associated"}}}})
+// disassociate removes the instance's profile association, read with the
+// evidence (none: nothing to do).
+func (r *run) disassociate(ctx context.Context, f *facts) (string, error) {
+	assocs, err := f.profile.wait()
 	if err != nil {
 		return "", err
 	}
-	for _, a := range out.IamInstanceProfileAssociations {
+	for _, a := range assocs {
+		if a.State != ec2types.IamInstanceProfileAssociationStateAssociated {
+			continue
+		}
 		id := aws.ToString(a.AssociationId)
 		if _, err := r.api.EC2.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: aws.String(id)}); err != nil && !hasCode(err, "InvalidAssociationID.NotFound") {
 			return id, err
@@ -182,7 +184,7 @@ func partitionOf(region string) string {
 // balancers left as they are, the instance tagged so a release finds the case.
 func (r *run) credentialsOnly(ctx context.Context, f *facts, note string) Outcome {
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
-	s, c := r.credentials(ctx)
+	s, c := r.credentials(ctx, f)
 	cp, _ := capture.wait()
 	steps := []report.Step{cp.step}
 	for _, name := range report.StepNames[1:] {

@@ -198,7 +198,7 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	snapshot := async(func() (snapshotted, error) { return r.snapshot(ctx, f), nil })
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
 	creds := async(func() (credentialsDone, error) {
-		s, c := r.credentials(ctx)
+		s, c := r.credentials(ctx, f)
 		return credentialsDone{s, c}, nil
 	})
 
