@@ -2,8 +2,10 @@ package runbook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/ledger"
@@ -25,6 +28,11 @@ import (
 // waits for nothing else, so it never delays isolation.
 func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.Credentials) {
 	p := r.inst.raw.IamInstanceProfile
+	if p == nil || aws.ToString(p.Arn) == "" {
+		// A retry after an earlier attempt removed the profile: the record
+		// that attempt kept names it, and the deny is made sure of again.
+		p = r.recordedProfile(ctx)
+	}
 	if p == nil || aws.ToString(p.Arn) == "" {
 		return step(report.StepCredentials, report.NotApplicable, nil, "no instance profile: the instance has no role credentials"), nil
 	}
@@ -103,6 +111,9 @@ func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.C
 		c.AssociationID, cutErr = r.disassociate(ctx, f)
 	})
 	wg.Go(func() {
+		if c.MetadataEndpoint == string(ec2types.InstanceMetadataEndpointStateDisabled) {
+			return // already off (a retry): nothing to send
+		}
 		_, mdErr = r.api.EC2.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(r.t.InstanceID),
 			HttpEndpoint: ec2types.InstanceMetadataEndpointStateDisabled})
 	})
@@ -198,4 +209,25 @@ func (r *run) credentialsOnly(ctx context.Context, f *facts, note string) Outcom
 		}
 	}
 	return Outcome{Steps: steps, Evidence: cp.evidence, Credentials: c, Note: note, Tags: r.inst.Tags}
+}
+
+// recordedProfile is the instance profile the pre-change record of an earlier
+// attempt of this containment names (nil when there is none).
+func (r *run) recordedProfile(ctx context.Context) *ec2types.IamInstanceProfile {
+	version, caseID := r.inst.Tags[contract.TagEvidenceVersion], r.inst.Tags[contract.TagCaseID]
+	if version == "" || caseID == "" || r.opt.EvidenceBucket == "" {
+		return nil
+	}
+	out, err := r.api.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(r.opt.EvidenceBucket),
+		Key: aws.String(EvidenceKey(r.t.AccountID, r.t.Region, r.t.InstanceID, caseID, "capture.json")), VersionId: aws.String(version)})
+	if err != nil {
+		r.log.WarnContext(ctx, "could not read the earlier record for the instance profile", "error", err)
+		return nil
+	}
+	defer out.Body.Close()
+	var rec Record
+	if err := json.NewDecoder(io.LimitReader(out.Body, 32<<20)).Decode(&rec); err != nil || rec.Instance.IamInstanceProfile == nil {
+		return nil
+	}
+	return rec.Instance.IamInstanceProfile
 }

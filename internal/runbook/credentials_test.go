@@ -102,3 +102,26 @@ func TestCredentialsBudgetFullIsReported(t *testing.T) {
 		t.Fatal("a full budget was taken for something a retry fixes")
 	}
 }
+
+// A retry after an attempt that removed the profile (and failed elsewhere)
+// still knows the role from that attempt's record, and reports the deny.
+func TestCredentialsRetryFindsTheRecordedProfile(t *testing.T) {
+	e := newEnv(t)
+	e.w.FailAlways("ModifyInstanceMetadataOptions", "RequestLimitExceeded")
+	first := e.contain()
+	if s := stepOf(t, first, report.StepCredentials); s.Status != report.Failed || !first.Incomplete {
+		t.Fatalf("first attempt: %+v, incomplete %v", s, first.Incomplete)
+	}
+	if e.w.Instance(e.d.Victim).IamInstanceProfile != nil {
+		t.Fatal("the first attempt did not remove the profile")
+	}
+	e.w.FailAlways("ModifyInstanceMetadataOptions", "")
+	retry := e.contain()
+	s := stepOf(t, retry, report.StepCredentials)
+	if s.Status != report.Done || retry.Credentials == nil || retry.Credentials.Role != e.d.Role {
+		t.Fatalf("retry: %+v %+v", s, retry.Credentials)
+	}
+	if e.w.Instance(e.d.Victim).MetadataOptions.HttpEndpoint != ec2types.InstanceMetadataEndpointStateDisabled {
+		t.Fatal("the retry left the metadata endpoint on")
+	}
+}
