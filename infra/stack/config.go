@@ -27,6 +27,7 @@ const (
 	KeyNotifyEmail           = "notifyEmail"
 	KeyDryRun                = "dryRun"
 	KeyIsolationMode         = "isolationMode"
+	KeyCredentialFindings    = "credentialFindings"
 	KeyEvidenceRetentionDays = "evidenceRetentionDays"
 	KeyObjectLockMode        = "objectLockMode"
 	KeyLogRetentionDays      = "logRetentionDays"
@@ -86,6 +87,9 @@ type Config struct {
 	NotifyEmail         string
 	DryRun              bool
 	IsolationMode       string
+	// CredentialFindings is what an instance-credential exfiltration finding
+	// leads to: contain, credentials-only or notify.
+	CredentialFindings string
 	// EvidenceRetentionDays is the Object Lock default retention and the age at
 	// which the lifecycle rule expires evidence.
 	EvidenceRetentionDays int
@@ -148,6 +152,7 @@ func DefaultConfig() Config {
 		ContainMinSeverity:    7,
 		DryRun:                true,
 		IsolationMode:         contract.IsolationSG,
+		CredentialFindings:    contract.CredentialFindingsContain,
 		EvidenceRetentionDays: 90,
 		ObjectLockMode:        ObjectLockGovernance,
 		LogRetentionDays:      365,
@@ -172,7 +177,7 @@ func DefaultConfig() Config {
 func ContextKeys() []string {
 	return []string{
 		KeyNotifyMinSeverity, KeyContainMinSeverity, KeyFindingTypePrefixes, KeyNotifyEmail,
-		KeyDryRun, KeyIsolationMode, KeyEvidenceRetentionDays, KeyObjectLockMode,
+		KeyDryRun, KeyIsolationMode, KeyCredentialFindings, KeyEvidenceRetentionDays, KeyObjectLockMode,
 		KeyLogRetentionDays, KeyLogLevel, KeyReservedConcurrency, KeySecurityHubAction,
 		KeyBootstrapDir, KeyFindingAgeAlarm, KeyVerifyEverySeconds, KeySecurityHubReleaseAction,
 		KeyMemberAccounts, KeyOrganization, KeyOrganizationID, KeyMemberRoleName,
@@ -227,6 +232,7 @@ func ParseConfig(get func(key string) any) (Config, error) {
 	read(KeyNotifyEmail, func(v any) (err error) { c.NotifyEmail, err = toString(v); return })
 	read(KeyDryRun, func(v any) (err error) { c.DryRun, err = toBool(v); return })
 	read(KeyIsolationMode, func(v any) (err error) { c.IsolationMode, err = toString(v); return })
+	read(KeyCredentialFindings, func(v any) (err error) { c.CredentialFindings, err = toString(v); return })
 	read(KeyEvidenceRetentionDays, func(v any) (err error) { c.EvidenceRetentionDays, err = toInt(v); return })
 	read(KeyObjectLockMode, func(v any) (err error) {
 		c.ObjectLockMode, err = toString(v)
@@ -295,6 +301,12 @@ func (c Config) Validate() error {
 	if c.NotifyEmail != "" && !emailAddress.MatchString(c.NotifyEmail) {
 		bad("context %s: %q is not an email address", KeyNotifyEmail, c.NotifyEmail)
 	}
+	switch c.CredentialFindings {
+	case contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify:
+	default:
+		bad("context %s: %q is not %q, %q or %q", KeyCredentialFindings, c.CredentialFindings,
+			contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify)
+	}
 	if c.IsolationMode != contract.IsolationSG && c.IsolationMode != contract.IsolationSGNACL {
 		bad("context %s: %q is not %q or %q", KeyIsolationMode, c.IsolationMode, contract.IsolationSG, contract.IsolationSGNACL)
 	}
@@ -360,6 +372,7 @@ func (c Config) Environment(topicArn, bucketName, account string) map[string]str
 		contract.EnvContainMinSeverity: formatSeverity(c.ContainMinSeverity),
 		contract.EnvNotifyMinSeverity:  formatSeverity(c.NotifyMinSeverity),
 		contract.EnvIsolation:          c.IsolationMode,
+		contract.EnvCredentialFindings: c.CredentialFindings,
 	}
 	if c.MultiAccount() {
 		env[contract.EnvMemberRole] = c.MemberRoleName

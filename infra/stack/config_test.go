@@ -184,6 +184,7 @@ func TestEnvironmentIsWhatTheFunctionReads(t *testing.T) {
 		contract.EnvContainMinSeverity: "8.5",
 		contract.EnvNotifyMinSeverity:  "4",
 		contract.EnvIsolation:          "sg+nacl",
+		contract.EnvCredentialFindings: "contain",
 		// The lock runs as long as the evidence is kept; a cooling-off
 		// period exists only in compliance mode.
 		contract.EnvSnapshotLockMode:         "governance",

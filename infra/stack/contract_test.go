@@ -60,6 +60,8 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 		{"member accounts, own role name", map[string]any{"memberAccounts": []any{"222222222222", "333333333333"}, "memberRoleName": "IRResponder",
 			"securityAccountId": "123456789012", "regions": []any{"eu-west-1"}},
 			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", MemberAccounts: []string{"222222222222", "333333333333"}, MemberRole: "IRResponder"}},
+		{"credential findings contain the credentials only", map[string]any{"credentialFindings": "credentials-only"},
+			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", CredentialFindings: contract.CredentialFindingsOnly}},
 		{"a raised guard cap, a shorter window", map[string]any{"maxAutomaticContainments": 25, "guardWindowMinutes": "30"},
 			config.Config{DryRun: true, ContainMin: 7, NotifyMin: 4, Isolation: "sg", MaxAutomatic: 25, GuardWindow: 30 * time.Minute}},
 		{"the whole organization", map[string]any{"organization": true, "organizationId": "o-abcdef1234",
@@ -76,6 +78,7 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 			release.ContainMin, release.NotifyMin, release.Isolation = 7, 4, contract.IsolationSG
 			release.SnapshotLock = config.SnapshotLock{Mode: contract.SnapshotLockGovernance, Days: 90}
 			release.MaxAutomatic, release.GuardWindow = 0, 0
+			release.CredentialFindings = contract.CredentialFindingsContain
 			for prefix, want := range map[string]config.Config{"Contain": tc.want, "Release": release} {
 				_, fn := s.withPrefix(t, "AWS::Lambda::Function", prefix)
 				vars, _ := fn.Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -106,9 +109,13 @@ func TestTheFunctionAcceptsTheEnvironmentTheStackGivesIt(t *testing.T) {
 				if want.SecurityHub == "" {
 					want.SecurityHub = contract.SecurityHubAuto
 				}
+				if want.CredentialFindings == "" {
+					want.CredentialFindings = contract.CredentialFindingsContain
+				}
+				// The release reads the table for its role locks; only the
+				// contain function is guarded.
+				want.GuardTable = env[contract.EnvGuardTable]
 				if prefix == "Contain" {
-					// Only the contain function is guarded.
-					want.GuardTable = env[contract.EnvGuardTable]
 					if want.MaxAutomatic == 0 {
 						want.MaxAutomatic, want.GuardWindow = contract.DefaultMaxAutomaticContainments, contract.DefaultGuardWindowMinutes*time.Minute
 					}

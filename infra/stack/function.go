@@ -129,6 +129,7 @@ func newContainFunction(scope constructs.Construct, cfg Config, functionDir stri
 	for _, s := range functionStatements(cfg, refs) {
 		role.AddToPrincipalPolicy(s)
 	}
+	credentialsPolicy(scope, "ContainCredentialsPolicy", role, credentialStatements(cfg, ownRegion()), "<AWS::Region>")
 
 	props := goFunctionProps(cfg, "Firebreak: contains EC2 instances named in GuardDuty and Security Hub findings",
 		functionCode(cfg, functionDir), role, env, logGroup)

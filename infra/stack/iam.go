@@ -205,7 +205,7 @@ func runbookStatements(cfg Config, sc arnScope) (s, hardCut []awsiam.PolicyState
 
 // runbookMutations are the runbook's write actions but the hard cut's.
 var runbookMutations = concat(securityGroupRuleActions, interfaceActions, snapshotActions, lockActions,
-	[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget)
+	[]string{"ec2:CreateSecurityGroup", "ec2:CreateTags"}, detachActions, deregisterLB, deregisterTarget, cutCredentials)
 
 // keyAccountActions is what the account's IAM policies may grant on a key:
 // administration plus the data-key use S3, SNS and readers of evidence need.

@@ -32,6 +32,7 @@ type actionRef struct {
 }
 
 var (
+	iamRoleKeys     = []string{"aws:ResourceTag/${TagKey}", "iam:ResourceTag/${TagKey}"}
 	ec2InstanceKeys = []string{"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:InstanceID", "ec2:Region",
 		"ec2:AvailabilityZone", "ec2:InstanceType", "ec2:InstanceProfile", "ec2:Tenancy", "ec2:RootDeviceType"}
 	ec2GroupKeys = []string{"aws:ResourceTag/${TagKey}", "ec2:ResourceTag/${TagKey}", "ec2:Region",
@@ -132,6 +133,27 @@ var iamReference = map[string]actionRef{
 	// list_awssecuritytokenservice: the role's tags; the request keys
 	// (session tags, source identity, external id) are not used here.
 	"sts:AssumeRole": {levelWrite, map[string][]string{"role": {"aws:ResourceTag/${TagKey}"}}},
+
+	// list_awsidentityandaccessmanagementiam. Attach and detach are
+	// "Permissions management"; the tests hold them to Write's rules.
+	"ec2:DisassociateIamInstanceProfile": {levelWrite, map[string][]string{"instance": ec2InstanceKeys}},
+	"ec2:AssociateIamInstanceProfile":    {levelWrite, map[string][]string{"instance": ec2InstanceKeys}},
+	"ec2:ModifyInstanceMetadataOptions":  {levelWrite, map[string][]string{"instance": ec2InstanceKeys}},
+	"iam:GetInstanceProfile":             {levelRead, map[string][]string{"instance-profile": {}}},
+	"iam:GetRole":                        {levelRead, map[string][]string{"role": iamRoleKeys}},
+	"iam:ListRoleTags":                   {levelList, map[string][]string{"role": iamRoleKeys}},
+	"iam:ListAttachedRolePolicies":       {levelList, map[string][]string{"role": iamRoleKeys}},
+	"iam:AttachRolePolicy":               {levelWrite, map[string][]string{"role": append([]string{"iam:PolicyARN", "iam:PermissionsBoundary"}, iamRoleKeys...)}},
+	"iam:DetachRolePolicy":               {levelWrite, map[string][]string{"role": append([]string{"iam:PolicyARN", "iam:PermissionsBoundary"}, iamRoleKeys...)}},
+	"iam:PassRole":                       {levelWrite, map[string][]string{"role": {"iam:AssociatedResourceArn", "iam:PassedToService"}}},
+	"iam:CreatePolicy":                   {levelWrite, map[string][]string{"policy": {"aws:RequestTag/${TagKey}", "aws:TagKeys"}}},
+	"iam:TagPolicy":                      {levelTagging, map[string][]string{"policy": {"aws:RequestTag/${TagKey}", "aws:TagKeys", "aws:ResourceTag/${TagKey}"}}},
+	"iam:CreatePolicyVersion":            {levelWrite, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
+	"iam:DeletePolicyVersion":            {levelWrite, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
+	"iam:DeletePolicy":                   {levelWrite, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
+	"iam:GetPolicy":                      {levelRead, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
+	"iam:GetPolicyVersion":               {levelRead, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
+	"iam:ListPolicyVersions":             {levelList, map[string][]string{"policy": {"aws:ResourceTag/${TagKey}"}}},
 
 	"dynamodb:GetItem":    {levelRead, map[string][]string{"table": dynamoItemKeys}},
 	"dynamodb:Query":      {levelRead, map[string][]string{"table": dynamoItemKeys}},

@@ -208,7 +208,8 @@ var wildcardAllowList = map[string]struct {
 		"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
 		"these actions have no resource-level permissions"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*": {[]string{"ec2:GetConsoleOutput",
-		"ec2:ModifyNetworkInterfaceAttribute", "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshots", "ec2:CreateTags"},
+		"ec2:ModifyNetworkInterfaceAttribute", "ec2:ModifyInstanceAttribute", "ec2:CreateSnapshots", "ec2:CreateTags",
+		"ec2:DisassociateIamInstanceProfile", "ec2:AssociateIamInstanceProfile", "ec2:ModifyInstanceMetadataOptions"},
 		"the instance comes from the finding"},
 	"arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*": {[]string{"ec2:CreateSecurityGroup",
 		"ec2:CreateTags", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress",
@@ -246,6 +247,20 @@ var wildcardAllowList = map[string]struct {
 
 // unconditionedGrants are resource-policy statements that AWS documents
 // without a condition, keyed by owner and Sid.
+var iamWildcards = map[string]struct {
+	actions []string
+	reason  string
+}{
+	"arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/*": {[]string{"iam:GetInstanceProfile"},
+		"the instance's profile is known at run time; read only"},
+	"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*": {[]string{"iam:GetRole", "iam:ListRoleTags", "iam:ListAttachedRolePolicies",
+		"iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PassRole"},
+		"the instance's role is known at run time: attach and detach only Firebreak's deny policies (iam:PolicyARN), pass only to EC2"},
+	"arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/firebreak/*": {[]string{"iam:CreatePolicy", "iam:TagPolicy", "iam:CreatePolicyVersion",
+		"iam:DeletePolicyVersion", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"},
+		"deny policies are made per role at run time, under /firebreak/ and tagged firebreak:managed=true"},
+}
+
 var unconditionedGrants = map[string]string{
 	"TopicKey/AccountIAMPolicies":      "delegates the key to the account's IAM policies, which carry the conditions",
 	"EvidenceKey/AccountIAMPolicies":   "delegates the key to the account's IAM policies, which carry the conditions",
@@ -262,6 +277,9 @@ func init() {
 		if strings.Contains(r, "${AWS::Region}") && !strings.Contains(r, ":securityhub:") {
 			wildcardAllowList[strings.ReplaceAll(r, "${AWS::Region}", "*")] = entry
 		}
+	}
+	for r, entry := range iamWildcards {
+		wildcardAllowList[r] = entry
 	}
 	wildcardAllowList["arn:${AWS::Partition}:iam::*:role/FirebreakMember"] = struct {
 		actions []string

@@ -61,6 +61,8 @@ func NewMemberStack(scope constructs.Construct, cfg Config) awscdk.Stack {
 	awsiam.NewPolicy(stack, jsii.String("ReleasePolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{role}, Statements: &release,
 	})
+	credentialsPolicy(stack, "CredentialsPolicy", role, credentialStatements(cfg, arnScope{region: "*"}), "*")
+	credentialsPolicy(stack, "ReleaseCredentialsPolicy", role, releaseCredentialStatements(cfg, arnScope{region: "*"}), "*")
 	suppressions := wildcardSuppressions(cfg, "*")
 	cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack,
 		jsii.String("/"+MemberStackName+"/MemberRole/DefaultPolicy/Resource"), &suppressions, nil)

@@ -59,6 +59,7 @@ func newReleaseFunction(scope constructs.Construct, cfg Config, functionDir stri
 	for _, s := range releaseStatements(cfg, refs) {
 		role.AddToPrincipalPolicy(s)
 	}
+	credentialsPolicy(scope, "ReleaseCredentialsPolicy", role, releaseCredentialStatements(cfg, ownRegion()), "<AWS::Region>")
 	code := cfg
 	if cfg.BootstrapDir != "" {
 		code.BootstrapDir = ReleaseDir(cfg.BootstrapDir)
@@ -113,7 +114,7 @@ func releaseRunbookStatements(cfg Config, sc arnScope) []awsiam.PolicyStatement 
 }
 
 // releaseMutations are the release's write actions but the hard cut's.
-var releaseMutations = concat(releaseEC2Actions, attachActions, registerLB, registerTarget)
+var releaseMutations = concat(releaseEC2Actions, attachActions, registerLB, registerTarget, restoreCredentials)
 
 // releaseStatements is the release function's whole permission set: the
 // release's writes in its own account and Region, then what it reads and
@@ -128,6 +129,9 @@ func releaseStatements(cfg Config, refs policyRefs) []awsiam.PolicyStatement {
 			[]string{refs.bucketArn, refs.bucketArn + "/*"}, nil),
 		allow("WriteOwnLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{refs.logGroupArn}, nil),
 		allow("PublishReports", []string{"sns:Publish"}, []string{refs.topicArn}, nil),
+		// Only the role-lock items of the ledger (internal/ledger/rolelock.go).
+		allow("RoleLocks", []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}, []string{refs.guardTableArn},
+			map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": contract.RoleLockKind + "#*"}}),
 		allow("EncryptReports", []string{"kms:GenerateDataKey", "kms:Decrypt"}, []string{refs.topicKeyArn},
 			map[string]any{"StringEquals": map[string]any{"kms:ViaService": "sns." + region + ".amazonaws.com"}}),
 		// The record is read at the version the instance names; the reports
@@ -177,7 +181,7 @@ func evidencePrefixes(cfg Config, region string) []string {
 // bucket, dry run, Security Hub write-back and member accounts.
 func releaseEnvironment(cfg Config, topicArn, bucketName, account string) map[string]string {
 	env := cfg.Environment(topicArn, bucketName, account)
-	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation,
+	for _, k := range []string{contract.EnvContainMinSeverity, contract.EnvNotifyMinSeverity, contract.EnvIsolation, contract.EnvCredentialFindings,
 		contract.EnvSnapshotLockMode, contract.EnvSnapshotLockDays, contract.EnvSnapshotLockCoolOffHours} {
 		delete(env, k)
 	}

@@ -21,6 +21,7 @@ func TestReleaseFunctionRunsTheReleaseBootstrap(t *testing.T) {
 			_, fn := s.withPrefix(t, "AWS::Lambda::Function", "Release")
 			topicID, _ := s.only(t, "AWS::SNS::Topic")
 			bucketID, _ := s.withPrefix(t, "AWS::S3::Bucket", "Evidence")
+			tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 			roleID, _ := s.withPrefix(t, "AWS::IAM::Role", "ReleaseRole")
 			logsID, _ := s.withPrefix(t, "AWS::Logs::LogGroup", "ReleaseLogs")
 			equalJSON(t, "release function", map[string]any{
@@ -30,7 +31,7 @@ func TestReleaseFunctionRunsTheReleaseBootstrap(t *testing.T) {
 				"Role": {"Fn::GetAtt": ["`+roleID+`", "Arn"]}, "LogGroup": {"Ref": "`+logsID+`"},
 				"Environment": {"Variables": {"`+contract.EnvTopicARN+`": {"Ref": "`+topicID+`"}, "`+contract.EnvEvidenceBucket+`": {"Ref": "`+bucketID+`"},
 					"`+contract.EnvAccountID+`": {"Ref": "AWS::AccountId"}, "`+contract.EnvDryRun+`": "`+tt.dryRun+`",
-					"`+contract.EnvSecurityHubWriteBack+`": "`+tt.hub+`"}}}`)
+					"`+contract.EnvSecurityHubWriteBack+`": "`+tt.hub+`", "`+contract.EnvGuardTable+`": {"Ref": "`+tableID+`"}}}}`)
 		})
 	}
 }

@@ -53,13 +53,16 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
 	actionArn := newRules(stack, cfg, fn, dlq)
-	release := newReleaseFunction(stack, cfg, props.FunctionDir,
-		releaseEnvironment(cfg, *topic.TopicArn(), *bucket.BucketName(), *stack.Account()), policyRefs{
-			topicArn:       *topic.TopicArn(),
-			topicKeyArn:    *topicKey.KeyArn(),
-			bucketArn:      *bucket.BucketArn(),
-			evidenceKeyArn: *evidenceKey.KeyArn(),
-		})
+	releaseEnv := releaseEnvironment(cfg, *topic.TopicArn(), *bucket.BucketName(), *stack.Account())
+	// The release removes a deny under the same role lock as the containment.
+	releaseEnv[contract.EnvGuardTable] = *table.TableName()
+	release := newReleaseFunction(stack, cfg, props.FunctionDir, releaseEnv, policyRefs{
+		guardTableArn:  *table.TableArn(),
+		topicArn:       *topic.TopicArn(),
+		topicKeyArn:    *topicKey.KeyArn(),
+		bucketArn:      *bucket.BucketArn(),
+		evidenceKeyArn: *evidenceKey.KeyArn(),
+	})
 	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic), newGuardAlarm(stack, topic))
 	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 	if cfg.MultiAccount() {

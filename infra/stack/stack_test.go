@@ -212,7 +212,7 @@ func TestFunctionRunsTheBootstrapOnArm64WithItsConfiguration(t *testing.T) {
 			tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 			env := map[string]any{contract.EnvTopicARN: ref(topicID), contract.EnvEvidenceBucket: ref(bucketID),
 				contract.EnvAccountID: map[string]any{"Ref": "AWS::AccountId"}, contract.EnvGuardTable: ref(tableID),
-				contract.EnvMaxAutomaticContainment: "10", contract.EnvGuardWindowMinutes: "60"}
+				contract.EnvMaxAutomaticContainment: "10", contract.EnvGuardWindowMinutes: "60", contract.EnvCredentialFindings: "contain"}
 			for k, v := range tt.env {
 				env[k] = v
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -233,6 +234,10 @@ func instanceServices(cfg aws.Config) awsapi.Clients {
 		AutoScaling: autoscaling.NewFromConfig(cfg),
 		ELB:         elb.NewFromConfig(cfg),
 		ELBV2:       elbv2.NewFromConfig(cfg),
+		// IAM is global; the SDK signs for us-east-1 (or the partition's
+		// global Region) whatever cfg.Region is. The role lives in the
+		// instance's account, so its credentials are the account's.
+		IAM: iam.NewFromConfig(cfg),
 	}
 }
 

@@ -29,6 +29,8 @@ type Demo struct {
 	VictimIPs          []string // every IPv4 and IPv6 of every interface
 	VictimVolumes      []string // root (deleted on termination), data
 	InstanceProfileARN string
+	// Role is the instance role victim and bystander share.
+	Role string
 
 	Bystander   string
 	BystanderIP string
@@ -70,7 +72,12 @@ func (w *World) SeedDemo(victimID string) Demo {
 		types.IpPermission{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8443), ToPort: aws.Int32(8443),
 			UserIdGroupPairs: []types.UserIdGroupPair{{GroupId: aws.String(d.WebGroup), Description: aws.String("from the web tier")}}},
 		tcpFrom(22, "10.0.0.0/16"))
-	d.InstanceProfileARN = fmt.Sprintf("arn:aws:iam::%s:instance-profile/web-server", w.account)
+	// Victim and bystander share one role and profile, as a fleet does: the
+	// credentials step must deny the victim's sessions and not the bystander's.
+	d.Role = "web-server"
+	w.AddInstanceRole(d.Role, map[string]string{"App": "web"})
+	w.AttachAWSManagedPolicy(d.Role, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+	d.InstanceProfileARN = w.AddInstanceProfile("web-server", d.Role)
 
 	d.Victim = w.AddInstance(InstanceSpec{
 		ID:           victimID,
@@ -133,6 +140,8 @@ func (w *World) SeedDemo(victimID string) Demo {
 	w.AddVersionedBucket(d.Bucket)
 	d.GuardTable = "firebreak-guard"
 	w.AddGuardTable(d.GuardTable)
+	// Last, so the ids above stay what tests and golden files name.
+	w.AssociateProfile(d.Bystander, d.InstanceProfileARN)
 	return d
 }
 

@@ -399,6 +399,7 @@ type update struct {
 	set    []setAction
 	remove []string
 	add    []setAction
+	del    []setAction
 }
 
 type setAction struct {
@@ -413,6 +414,9 @@ func (u update) attrs() []string {
 	}
 	out = append(out, u.remove...)
 	for _, a := range u.add {
+		out = append(out, a.attr)
+	}
+	for _, a := range u.del {
 		out = append(out, a.attr)
 	}
 	return out
@@ -432,9 +436,6 @@ func parseUpdate(expr string, p *exprParams) (update, error) {
 		kw := strings.ToUpper(clause.text)
 		if clause.kind != tokWord || !slices.Contains([]string{"SET", "REMOVE", "ADD", "DELETE"}, kw) {
 			return u, ps.syntax(clause)
-		}
-		if kw == "DELETE" {
-			return u, ps.unsupported("the DELETE clause")
 		}
 		if seen[kw] {
 			return u, errValidation("Invalid %s: The %q section can only be used once in an update expression;", what, kw)
@@ -460,12 +461,16 @@ func parseUpdate(expr string, p *exprParams) (update, error) {
 				u.set = append(u.set, setAction{attr, v})
 			case "REMOVE":
 				u.remove = append(u.remove, attr)
-			case "ADD":
+			case "ADD", "DELETE":
 				v, err := ps.value()
 				if err != nil {
 					return u, err
 				}
-				u.add = append(u.add, setAction{attr, operand{val: v}})
+				if kw == "ADD" {
+					u.add = append(u.add, setAction{attr, operand{val: v}})
+				} else {
+					u.del = append(u.del, setAction{attr, operand{val: v}})
+				}
 			}
 			if t := ps.peek(); t.kind != tokSymbol || t.text != "," {
 				break
@@ -508,7 +513,36 @@ func (u update) apply(item map[string]ddbtypes.AttributeValue) (map[string]ddbty
 		}
 		out[a.attr] = sum
 	}
+	for _, a := range u.del {
+		if err := deleteValues(out, a.attr, a.val.val); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// deleteValues removes a string set's elements from the attribute; a set
+// left empty is removed, as DynamoDB stores no empty set.
+func deleteValues(item map[string]ddbtypes.AttributeValue, attr string, v ddbtypes.AttributeValue) error {
+	x, ok := v.(*ddbtypes.AttributeValueMemberSS)
+	if !ok {
+		return errValidation("Invalid UpdateExpression: Incorrect operand type for operator or function; operator: DELETE, operand type: %s", typeName(v))
+	}
+	cur, exists := item[attr]
+	if !exists {
+		return nil
+	}
+	c, ok := cur.(*ddbtypes.AttributeValueMemberSS)
+	if !ok {
+		return errValidation("An operand in the update expression has an incorrect data type")
+	}
+	left := slices.DeleteFunc(slices.Clone(c.Value), func(s string) bool { return slices.Contains(x.Value, s) })
+	if len(left) == 0 {
+		delete(item, attr)
+	} else {
+		item[attr] = &ddbtypes.AttributeValueMemberSS{Value: left}
+	}
+	return nil
 }
 
 func addValues(cur, v ddbtypes.AttributeValue) (ddbtypes.AttributeValue, error) {

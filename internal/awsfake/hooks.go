@@ -21,6 +21,7 @@ const (
 	svcSTS         service = "sts"
 	svcDynamoDB    service = "dynamodb"
 	svcSecurityHub service = "securityhub"
+	svcIAM         service = "iam"
 )
 
 // hooks are the test controls applied to every call before the model runs.

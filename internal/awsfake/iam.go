@@ -12,6 +12,9 @@ type Principal struct {
 	Account string
 	Role    string // the role's name
 	Session string
+	// SourceInstanceARN is set for credentials EC2 delivered to an instance
+	// (the ec2:SourceInstanceARN condition key of their requests).
+	SourceInstanceARN string
 }
 
 // RoleARN is the role's ARN, the value of aws:PrincipalArn for its sessions.
@@ -51,8 +54,11 @@ const DefaultMaxSession = time.Hour
 type role struct {
 	name       string
 	arn        string
+	id         string // AROA...: the principal id sessions of the role carry
 	trust      Trust
 	maxSession time.Duration
+	tags       tags
+	attached   []string // managed policy ARNs, in attachment order
 }
 
 var roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
@@ -64,7 +70,9 @@ func (w *World) AddRole(name string, trust Trust) string {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r := &role{name: name, arn: RoleARN(w.account, name), trust: trust, maxSession: DefaultMaxSession}
+	r := &role{name: name, arn: RoleARN(w.account, name), trust: trust, maxSession: DefaultMaxSession,
+		tags: tags{}}
+	r.id = nameID("AROA", r.arn)
 	w.roles.put(name, r)
 	return r.arn
 }

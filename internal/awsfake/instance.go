@@ -28,6 +28,8 @@ type instance struct {
 	rootDevice         string
 	rootDeviceType     types.DeviceType
 	profile            *profileAssoc
+	metadata           metadataOptions
+	associations       int // profile associations made by AssociateIamInstanceProfile
 	disableTermination bool
 	disableStop        bool
 	shutdownBehavior   types.ShutdownBehavior
@@ -126,6 +128,7 @@ func (w *World) launch(spec InstanceSpec) string {
 		tags:             tagsFrom(spec.Tags),
 		rootDeviceType:   types.DeviceTypeEbs,
 		rootDevice:       "/dev/xvda",
+		metadata:         defaultMetadata,
 	}
 	if in.state == "" {
 		in.state = types.InstanceStateNameRunning
@@ -162,6 +165,9 @@ func (w *World) launch(spec InstanceSpec) string {
 			assocID: w.newID("iip-assoc"),
 			arn:     spec.InstanceProfileARN,
 			id:      fmt.Sprintf("AIPA%017X", w.seq),
+		}
+		if p, ok := w.profiles.get(spec.InstanceProfileARN); ok {
+			in.profile.id = p.id
 		}
 	}
 	w.instances.put(in.id, in)
@@ -236,6 +242,7 @@ func (w *World) renderInstance(in *instance) types.Instance {
 	if in.profile != nil {
 		out.IamInstanceProfile = &types.IamInstanceProfile{Arn: aws.String(in.profile.arn), Id: aws.String(in.profile.id)}
 	}
+	out.MetadataOptions = in.metadata.sdk()
 	// A terminated instance has let go of its interfaces and volumes.
 	if in.state == types.InstanceStateNameTerminated {
 		out.PrivateDnsName, out.PublicDnsName = aws.String(""), aws.String("")

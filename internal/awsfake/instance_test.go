@@ -327,8 +327,10 @@ func TestInstanceProfileAssociations(t *testing.T) {
 	out, err = c.EC2.DescribeIamInstanceProfileAssociations(context.Background(), &ec2.DescribeIamInstanceProfileAssociationsInput{
 		Filters: []types.Filter{{Name: aws.String("instance-id"), Values: []string{d.Bystander}}},
 	})
-	if err != nil || len(out.IamInstanceProfileAssociations) != 0 {
-		t.Fatalf("bystander (no profile): %v %+v", err, out)
+	// The bystander shares the profile, through an association of its own.
+	if err != nil || len(out.IamInstanceProfileAssociations) != 1 || *out.IamInstanceProfileAssociations[0].AssociationId == *a.AssociationId ||
+		*out.IamInstanceProfileAssociations[0].IamInstanceProfile.Arn != d.InstanceProfileARN {
+		t.Fatalf("bystander: %v %+v", err, out)
 	}
 }
 

@@ -54,6 +54,10 @@ type World struct {
 	buckets    store[string]
 	objects    store[*Object]
 	roles      store[*role]
+	profiles   store[*instanceProfile] // by ARN
+	policies   store[*managedPolicy]   // customer managed, by ARN
+
+	managedPolicyQuota int
 
 	// org is the organization the world's account belongs to (nil: none);
 	// STS reaches other accounts through it.
@@ -102,6 +106,7 @@ func (w *World) Clients() awsapi.Clients {
 		S3:          &S3{w: w},
 		DynamoDB:    &DynamoDB{w: w},
 		SecurityHub: &SecurityHub{w: w},
+		IAM:         &IAM{w: w},
 	}
 }
 
@@ -116,6 +121,7 @@ var (
 	_ awsapi.DynamoDB    = (*DynamoDB)(nil)
 	_ awsapi.STS         = (*STS)(nil)
 	_ awsapi.SecurityHub = (*SecurityHub)(nil)
+	_ awsapi.IAM         = (*IAM)(nil)
 )
 
 // STS returns the STS fake (awsapi.Clients has no STS field), called as

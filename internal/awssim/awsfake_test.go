@@ -15,6 +15,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
@@ -51,6 +52,7 @@ func sdkClients(cfg aws.Config, pathStyle bool) api {
 			SNS:         sns.NewFromConfig(cfg),
 			S3:          s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }),
 			SecurityHub: securityhub.NewFromConfig(cfg),
+			IAM:         iam.NewFromConfig(cfg),
 		},
 		STS: sts.NewFromConfig(cfg),
 	}

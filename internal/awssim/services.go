@@ -11,6 +11,8 @@ import (
 	elbschemas "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/schemas"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2schemas "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamschemas "github.com/aws/aws-sdk-go-v2/service/iam/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snsschemas "github.com/aws/aws-sdk-go-v2/service/sns/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -84,6 +86,7 @@ var schemaServices = []schemaService{
 	{"elasticloadbalancingv2", "elasticloadbalancing", reflect.TypeFor[awsapi.ELBV2](), elbv2schemas.ElasticLoadBalancing_v10, elbv2.TypeRegistry, func(b Backend) any { return b.ELBV2 }},
 	{"sns", "sns", reflect.TypeFor[awsapi.SNS](), snsschemas.AmazonSimpleNotificationService, sns.TypeRegistry, func(b Backend) any { return b.SNS }},
 	{"sts", "sts", reflect.TypeFor[awsapi.STS](), stsschemas.AWSSecurityTokenServiceV20110615, sts.TypeRegistry, func(b Backend) any { return b.STS }},
+	{"iam", "iam", reflect.TypeFor[awsapi.IAM](), iamschemas.AWSIdentityManagementV20100508, iam.TypeRegistry, func(b Backend) any { return b.IAM }},
 }
 
 // buildServices binds every operation of the awsapi interfaces to the

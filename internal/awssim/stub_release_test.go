@@ -43,3 +43,15 @@ func (e *echo) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3
 func (e *echo) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
 	return answer[s3.ListObjectsV2Output](e, "s3:ListObjectsV2", in)
 }
+
+// The credentials step's EC2 operations.
+
+func (e *echo) DisassociateIamInstanceProfile(_ context.Context, in *ec2.DisassociateIamInstanceProfileInput, _ ...func(*ec2.Options)) (*ec2.DisassociateIamInstanceProfileOutput, error) {
+	return answer[ec2.DisassociateIamInstanceProfileOutput](e, "ec2:DisassociateIamInstanceProfile", in)
+}
+func (e *echo) AssociateIamInstanceProfile(_ context.Context, in *ec2.AssociateIamInstanceProfileInput, _ ...func(*ec2.Options)) (*ec2.AssociateIamInstanceProfileOutput, error) {
+	return answer[ec2.AssociateIamInstanceProfileOutput](e, "ec2:AssociateIamInstanceProfile", in)
+}
+func (e *echo) ModifyInstanceMetadataOptions(_ context.Context, in *ec2.ModifyInstanceMetadataOptionsInput, _ ...func(*ec2.Options)) (*ec2.ModifyInstanceMetadataOptionsOutput, error) {
+	return answer[ec2.ModifyInstanceMetadataOptionsOutput](e, "ec2:ModifyInstanceMetadataOptions", in)
+}

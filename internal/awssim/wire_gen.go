@@ -18,6 +18,13 @@ const ec2Version = "2016-11-15"
 // ec2Shapes holds, for every shape the awsapi.EC2 operations send or
 // receive, the EC2 query key and XML element name of each Go field.
 var ec2Shapes = []wireShape{
+	{Type: reflect.TypeFor[ec2.AssociateIamInstanceProfileInput](), Members: []wireMember{
+		{Field: "IamInstanceProfile", Query: "IamInstanceProfile"},
+		{Field: "InstanceId", Query: "InstanceId"},
+	}},
+	{Type: reflect.TypeFor[ec2.AssociateIamInstanceProfileOutput](), Members: []wireMember{
+		{Field: "IamInstanceProfileAssociation", XML: "iamInstanceProfileAssociation"},
+	}},
 	{Type: reflect.TypeFor[ec2.AuthorizeSecurityGroupEgressInput](), Members: []wireMember{
 		{Field: "CidrIp", Query: "CidrIp"},
 		{Field: "DryRun", Query: "DryRun"},
@@ -238,6 +245,12 @@ var ec2Shapes = []wireShape{
 		{Field: "NextToken", XML: "nextToken"},
 		{Field: "Volumes", XML: "volumeSet", Item: "item"},
 	}},
+	{Type: reflect.TypeFor[ec2.DisassociateIamInstanceProfileInput](), Members: []wireMember{
+		{Field: "AssociationId", Query: "AssociationId"},
+	}},
+	{Type: reflect.TypeFor[ec2.DisassociateIamInstanceProfileOutput](), Members: []wireMember{
+		{Field: "IamInstanceProfileAssociation", XML: "iamInstanceProfileAssociation"},
+	}},
 	{Type: reflect.TypeFor[ec2.GetConsoleOutputInput](), Members: []wireMember{
 		{Field: "DryRun", Query: "DryRun"},
 		{Field: "InstanceId", Query: "InstanceId"},
@@ -287,6 +300,19 @@ var ec2Shapes = []wireShape{
 		{Field: "Value", Query: "Value"},
 	}},
 	{Type: reflect.TypeFor[ec2.ModifyInstanceAttributeOutput](), Members: []wireMember{}},
+	{Type: reflect.TypeFor[ec2.ModifyInstanceMetadataOptionsInput](), Members: []wireMember{
+		{Field: "DryRun", Query: "DryRun"},
+		{Field: "HttpEndpoint", Query: "HttpEndpoint"},
+		{Field: "HttpProtocolIpv6", Query: "HttpProtocolIpv6"},
+		{Field: "HttpPutResponseHopLimit", Query: "HttpPutResponseHopLimit"},
+		{Field: "HttpTokens", Query: "HttpTokens"},
+		{Field: "InstanceId", Query: "InstanceId"},
+		{Field: "InstanceMetadataTags", Query: "InstanceMetadataTags"},
+	}},
+	{Type: reflect.TypeFor[ec2.ModifyInstanceMetadataOptionsOutput](), Members: []wireMember{
+		{Field: "InstanceId", XML: "instanceId"},
+		{Field: "InstanceMetadataOptions", XML: "instanceMetadataOptions"},
+	}},
 	{Type: reflect.TypeFor[ec2.ModifyNetworkInterfaceAttributeInput](), Members: []wireMember{
 		{Field: "AssociatePublicIpAddress", Query: "AssociatePublicIpAddress"},
 		{Field: "AssociatedSubnetIds", Query: "AssociatedSubnetId"},
@@ -438,6 +464,10 @@ var ec2Shapes = []wireShape{
 		{Field: "InstanceId", XML: "instanceId"},
 		{Field: "State", XML: "state"},
 		{Field: "Timestamp", XML: "timestamp"},
+	}},
+	{Type: reflect.TypeFor[ec2types.IamInstanceProfileSpecification](), Members: []wireMember{
+		{Field: "Arn", Query: "Arn"},
+		{Field: "Name", Query: "Name"},
 	}},
 	{Type: reflect.TypeFor[ec2types.IcmpTypeCode](), Members: []wireMember{
 		{Field: "Code", Query: "Code", XML: "code"},

@@ -20,6 +20,9 @@ type Config struct {
 	ContainMin     float64
 	NotifyMin      float64
 	Isolation      string
+	// CredentialFindings is what an instance-credential exfiltration finding
+	// leads to (contract.CredentialFindings*).
+	CredentialFindings string
 	// AccountID is the account the function runs in; empty means "ask STS".
 	AccountID string
 	// MemberAccounts are the other accounts the function acts in, through
@@ -139,6 +142,15 @@ func load(getenv func(string) string, guard bool) (Config, error) {
 	if c.NotifyMin > c.ContainMin {
 		bad(contract.EnvNotifyMinSeverity, "%v is above FIREBREAK_CONTAIN_MIN_SEVERITY %v: contained findings would not be reported", c.NotifyMin, c.ContainMin)
 	}
+	c.CredentialFindings = contract.CredentialFindingsContain
+	if v := strings.TrimSpace(getenv(contract.EnvCredentialFindings)); v != "" {
+		switch v {
+		case contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify:
+			c.CredentialFindings = v
+		default:
+			bad(contract.EnvCredentialFindings, "%q is not %q, %q or %q", v, contract.CredentialFindingsContain, contract.CredentialFindingsOnly, contract.CredentialFindingsNotify)
+		}
+	}
 	if v := strings.TrimSpace(getenv(contract.EnvIsolation)); v != "" {
 		if v != contract.IsolationSG && v != contract.IsolationSGNACL {
 			bad(contract.EnvIsolation, "%q is not %q or %q", v, contract.IsolationSG, contract.IsolationSGNACL)
@@ -154,6 +166,9 @@ func load(getenv func(string) string, guard bool) (Config, error) {
 	members(getenv, &c, bad)
 	if guard {
 		readGuard(getenv, &c, bad)
+	} else if c.GuardTable = strings.TrimSpace(getenv(contract.EnvGuardTable)); c.GuardTable != "" && !tableName.MatchString(c.GuardTable) {
+		// The release takes the same table's role locks to remove a deny.
+		bad(contract.EnvGuardTable, "%q is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)", c.GuardTable)
 	}
 	errs = append(errs, readEvidenceSettings(getenv, &c)...)
 	if len(errs) > 0 {

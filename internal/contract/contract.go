@@ -131,6 +131,26 @@ const (
 	TagPrefix = "firebreak:"
 )
 
+// What an instance-credential exfiltration finding leads to (cdk.json
+// credentialFindings, the function's EnvCredentialFindings).
+const (
+	CredentialFindingsContain = "contain"
+	CredentialFindingsOnly    = "credentials-only"
+	CredentialFindingsNotify  = "notify"
+	EnvCredentialFindings     = "FIREBREAK_CREDENTIAL_FINDINGS"
+)
+
+// The deny policies the credentials step keeps on an instance's role: customer
+// managed policies under DenyPolicyPath named DenyPolicyPrefix<role>-<n>,
+// tagged TagManaged=true. The stack grants policy changes on these names only.
+const (
+	DenyPolicyPath   = "/firebreak/"
+	DenyPolicyPrefix = "firebreak-deny-"
+	// RoleLockKind starts the ledger keys of the role locks that serialise
+	// writes of those policies; the release role may touch no other item.
+	RoleLockKind = "rolepolicy"
+)
+
 // Values of TagStatus.
 const (
 	StatusContained       = "contained"
@@ -138,6 +158,9 @@ const (
 	// StatusPartial: isolated, but a step failed transiently; the next event
 	// (or Lambda's retry) finishes the work.
 	StatusPartial = "partial"
+	// StatusCredentialsContained: only the instance's credentials were
+	// contained (credentialFindings=credentials-only); its network is as it was.
+	StatusCredentialsContained = "credentials-contained"
 	// StatusReleased: a person released the instance; re-publications of the
 	// findings it was released from do not contain it again.
 	StatusReleased = "released"

@@ -158,7 +158,7 @@ func writeReport(out io.Writer, r *report.Report) {
 	if r.Finding != nil {
 		fmt.Fprintf(out, "   finding:  %s (severity %g, role %q, count %d)\n", r.Finding.Type, r.Finding.Severity, r.Finding.ResourceRole, r.Finding.Count)
 	}
-	width := 10
+	width := 11
 	if r.Kind == report.KindRelease {
 		width = 16
 	}
@@ -184,7 +184,7 @@ func writeReport(out io.Writer, r *report.Report) {
 		fmt.Fprintln(out, line)
 	}
 	if h := r.SecurityHub; h != nil {
-		fmt.Fprintf(out, "   %-10s %-14s %s\n", "securityhub", h.Status, h.Detail)
+		fmt.Fprintf(out, "   %-11s %-14s %s\n", "securityhub", h.Status, h.Detail)
 	}
 }
 
@@ -231,10 +231,30 @@ func writeWorld(out io.Writer, w *awsfake.World, d awsfake.Demo) {
 		byGroups = append(byGroups, aws.ToString(g.GroupName))
 	}
 	fmt.Fprintf(out, "   bystander %s groups: %s (untouched)\n", d.Bystander, strings.Join(byGroups, ", "))
+	writeCredentials(out, w, d)
 	calls := w.Calls()
 	total := 0
 	for _, n := range calls {
 		total += n
 	}
 	fmt.Fprintf(out, "   AWS calls: %d\n", total)
+}
+
+// writeCredentials shows what the deny does: a request signed with the
+// victim's credentials (as copied off the instance) and one with the
+// bystander's, which shares the role, each authorized against the role's policies.
+func writeCredentials(out io.Writer, w *awsfake.World, d awsfake.Demo) {
+	for _, who := range []struct{ name, id string }{{"victim", d.Victim}, {"bystander", d.Bystander}} {
+		arn := fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", w.Region(), w.Account(), who.id)
+		p := awsfake.Principal{Account: w.Account(), Role: d.Role, Session: who.id, SourceInstanceARN: arn}
+		verdict := "allowed"
+		if err := w.Authorize(p, "s3:GetObject"); err != nil {
+			verdict = "DENIED (" + err.Error() + ")"
+		}
+		profile := "none"
+		if ip := w.Instance(who.id).IamInstanceProfile; ip != nil {
+			profile = aws.ToString(ip.Arn)
+		}
+		fmt.Fprintf(out, "   %s credentials (role %s, as copied off the instance): s3:GetObject %s; profile: %s\n", who.name, d.Role, verdict, profile)
+	}
 }

@@ -286,6 +286,19 @@ func containedIn(t *testing.T, aw *awsfake.World, d awsfake.Demo, evidence *awsf
 		}
 	}
 
+	// credentials: the victim's sessions of its role refused (through IAM
+	// over the wire), the bystander's that share the role not, no profile.
+	denied := awsfake.Principal{Account: aw.Account(), Role: d.Role, Session: d.Victim,
+		SourceInstanceARN: "arn:aws:ec2:" + aw.Region() + ":" + aw.Account() + ":instance/" + d.Victim}
+	sibling := denied
+	sibling.Session, sibling.SourceInstanceARN = d.Bystander, "arn:aws:ec2:"+aw.Region()+":"+aw.Account()+":instance/"+d.Bystander
+	if aw.Authorize(denied, "s3:GetObject") == nil || aw.Authorize(sibling, "s3:GetObject") != nil {
+		t.Errorf("victim's credentials refused: %v, bystander's allowed: %v", aw.Authorize(denied, "s3:GetObject") != nil, aw.Authorize(sibling, "s3:GetObject") == nil)
+	}
+	if p := aw.Instance(d.Victim).IamInstanceProfile; p != nil {
+		t.Errorf("%s still has instance profile %s", d.Victim, aws.ToString(p.Arn))
+	}
+
 	// protect
 	if attrs := aw.InstanceAttributes(d.Victim); !attrs.DisableAPITermination {
 		t.Errorf("termination protection of %s is off", d.Victim)

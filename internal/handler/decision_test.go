@@ -156,7 +156,6 @@ func TestIgnoreDecisions(t *testing.T) {
 		event, seed, reason string
 	}{
 		{"guardduty-cloudtrail-api-call.json", victim, "Not a finding"},
-		{"guardduty-accesskey-credential-exfiltration.json", victim, "Credential finding"},
 		{"guardduty-malware-snapshot.json", victim, "Not a running instance"},
 		{"guardduty-low-severity.json", victim, "Below the notify threshold"},
 		// With the default thresholds, Low findings against a target are noise.

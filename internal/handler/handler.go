@@ -86,7 +86,8 @@ func WithRunbookOptions(f func(*runbook.Options)) Option {
 // New returns a Handler.
 func New(cfg config.Config, clients Clients, log *slog.Logger, opts ...Option) *Handler {
 	h := &Handler{cfg: cfg, clients: clients, log: log, now: time.Now, runbooks: map[string]*runbook.Runbook{}}
-	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log, Lock: runbook.SnapshotLock(cfg.SnapshotLock)}
+	h.runOpts = runbook.Options{EvidenceBucket: cfg.EvidenceBucket, NACL: cfg.NACL(), Logger: log, Lock: runbook.SnapshotLock(cfg.SnapshotLock),
+		RoleLockTable: cfg.GuardTable}
 	for _, o := range opts {
 		o(h)
 	}
@@ -126,7 +127,7 @@ func (h *Handler) handle(ctx context.Context, raw json.RawMessage, start time.Ti
 	if in.Sweep {
 		return h.sweep(ctx, start)
 	}
-	v := policy.Decide(in, policy.Thresholds{Contain: h.cfg.ContainMin, Notify: h.cfg.NotifyMin})
+	v := policy.Decide(in, policy.Thresholds{Contain: h.cfg.ContainMin, Notify: h.cfg.NotifyMin, Credentials: h.cfg.CredentialFindings})
 	targets := []string{v.InstanceID}
 	if in.Source == finding.SourceSecurityHub && v.Decision == report.Contain && len(v.Instances) > 0 {
 		// One report per instance, each about that instance alone.
@@ -237,7 +238,19 @@ func (h *Handler) base(in *finding.Input, v policy.Verdict, instanceID string, n
 		rep.CaseID = in.Source + "-" + now.Format("20060102T150405Z")
 	}
 	rep.CaseID = safeKey(rep.CaseID)
+	if v.CredentialRole != "" {
+		rep.Exfiltration = &report.Exfiltration{Role: v.CredentialRole, CredentialsOnly: v.CredentialsOnly, Suggested: revokeCommand(v.CredentialRole)}
+	}
 	return rep
+}
+
+// revokeCommand is the role-wide revocation a person may choose after an
+// exfiltration: it denies every session of the role issued before now, the
+// healthy instances' included, until they fetch new credentials. Firebreak
+// never runs it: its own deny is scoped to the one instance.
+func revokeCommand(role string) string {
+	return fmt.Sprintf(`aws iam put-role-policy --role-name %s --policy-name firebreak-revoke-older-sessions --policy-document `+
+		`'{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"'"$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)"'"}}}]}'`, role)
 }
 
 // contain runs the runbook for rep.InstanceID and folds its outcome into rep.
@@ -288,13 +301,16 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 	target := runbook.Target{InstanceID: rep.InstanceID, AccountID: rep.AccountID, Region: rep.Region,
 		CaseID: rep.CaseID, FindingID: findingIDOf(rep), FindingType: findingTypeOf(rep), Reason: rep.Reason, DryRun: rep.DryRun,
 		FromGuardDuty: rep.Source == finding.SourceGuardDuty, Event: raw}
+	if x := rep.Exfiltration; x != nil {
+		target.CredentialRole, target.CredentialsOnly = x.Role, x.CredentialsOnly
+	}
 	if guard.auto {
 		target.Gate = guard.gate
 	}
 	out := rb.Run(ctx, target)
 	guard.finish(ctx, h, rep)
 	rep.Steps, rep.Evidence, rep.NACLEntries, rep.AlreadyContained = out.Steps, out.Evidence, out.NACLEntries, out.AlreadyContained
-	rep.IsolatedAt, rep.Snapshots = out.IsolatedAt, out.Snapshots
+	rep.IsolatedAt, rep.Snapshots, rep.Credentials = out.IsolatedAt, out.Snapshots, out.Credentials
 	if v := out.Verification; v != nil {
 		rep.Steps, rep.Drift = append(rep.Steps, v.Checks...), v.Drift
 		if v.Drifted() {

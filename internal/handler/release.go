@@ -161,7 +161,8 @@ func (rl *Release) releaser(account, region string, api awsapi.Clients) *release
 	key := account + "/" + region
 	r, ok := rl.releasers[key]
 	if !ok {
-		r = release.New(api, release.Options{EvidenceBucket: rl.h.cfg.EvidenceBucket, Now: rl.h.now, Logger: rl.h.log})
+		r = release.New(api, release.Options{EvidenceBucket: rl.h.cfg.EvidenceBucket, Now: rl.h.now, Logger: rl.h.log,
+			RoleLockTable: rl.h.cfg.GuardTable})
 		rl.releasers[key] = r
 	}
 	return r

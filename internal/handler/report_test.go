@@ -60,7 +60,7 @@ func TestReportContract(t *testing.T) {
 		t.Fatalf("decoding the published report: %v", err)
 	}
 
-	wantTop := []string{"accountId", "caseId", "decision", "dryRun", "evidence", "finding", "finishedAt", "guard", "instanceId", "isolatedAt", "kind", "reason", "region",
+	wantTop := []string{"accountId", "caseId", "credentials", "decision", "dryRun", "evidence", "finding", "finishedAt", "guard", "instanceId", "isolatedAt", "kind", "reason", "region",
 		"securityHub", "snapshots", "source", "startedAt", "steps"}
 	if got := keys(t, doc); !slices.Equal(got, wantTop) {
 		t.Errorf("report fields %v, want %v", got, wantTop)
@@ -93,7 +93,7 @@ func TestReportContract(t *testing.T) {
 			t.Errorf("step %v status %v, want done", step["name"], step["status"])
 		}
 	}
-	if want := []string{"capture", "protect", "isolate", "detach", "deregister", "snapshot", "tag"}; !slices.Equal(names, want) {
+	if want := []string{"capture", "protect", "isolate", "detach", "deregister", "snapshot", "tag", "credentials"}; !slices.Equal(names, want) {
 		t.Errorf("step names %v, want %v", names, want)
 	}
 

@@ -59,6 +59,8 @@ type Fleet struct {
 	Reports *awsfake.World
 	// GuardTable is the blast-radius guard's table, in Reports too.
 	GuardTable string
+	// Role is the instance role every instance shares (FleetSpec.SharedRole).
+	Role string
 }
 
 // FleetSpec sizes a fleet.
@@ -72,6 +74,10 @@ type FleetSpec struct {
 	// IDBase is where the world's ids start, so that member accounts of
 	// one organization do not share instance or volume ids.
 	IDBase uint64
+	// SharedRole gives every victim and bystander one instance profile and
+	// role, as a fleet launched from one template has: the worm's case for
+	// the credentials step.
+	SharedRole bool
 	// GuardCap is the function's maxAutomaticContainments; 0 means the
 	// largest allowed, so the guard never holds a scenario back that is not
 	// about the guard.
@@ -100,6 +106,13 @@ func NewFleet(spec FleetSpec) *Fleet {
 	w.ReserveIDs(spec.IDBase)
 	w.SetClock(time.Now)
 	f := &Fleet{World: w, Reports: w}
+	profile := ""
+	if spec.SharedRole {
+		f.Role = "fleet-worker"
+		w.AddInstanceRole(f.Role, map[string]string{"App": "web"})
+		w.AttachAWSManagedPolicy(f.Role, "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore")
+		profile = w.AddInstanceProfile(f.Role, f.Role)
+	}
 
 	type network struct {
 		vpc      string
@@ -161,7 +174,7 @@ func NewFleet(spec FleetSpec) *Fleet {
 		if rng.IntN(2) == 1 {
 			vols = append(vols, awsfake.VolumeSpec{SizeGiB: 50, Type: ec2types.VolumeTypeGp3})
 		}
-		id := w.AddInstance(awsfake.InstanceSpec{InstanceType: "m6i.large", NICs: nics, Volumes: vols,
+		id := w.AddInstance(awsfake.InstanceSpec{InstanceType: "m6i.large", NICs: nics, Volumes: vols, InstanceProfileARN: profile,
 			Tags: map[string]string{"Name": fmt.Sprintf("worker-%d", i), "App": "web"}})
 		v := Victim{InstanceID: id, FindingID: findingID(rng), VPC: n.vpc}
 		inst := w.Instance(id)
@@ -198,7 +211,7 @@ func NewFleet(spec FleetSpec) *Fleet {
 
 	for i := range spec.Bystanders {
 		n := nets[i%len(nets)]
-		id := w.AddInstance(awsfake.InstanceSpec{Subnet: n.subnets[i%2], Groups: n.groups,
+		id := w.AddInstance(awsfake.InstanceSpec{Subnet: n.subnets[i%2], Groups: n.groups, InstanceProfileARN: profile,
 			Tags: map[string]string{"Name": fmt.Sprintf("bystander-%d", i)}})
 		f.Bystanders = append(f.Bystanders, id)
 		n.lbAlso = append(n.lbAlso, id)
@@ -284,4 +297,18 @@ func findingEvent(template []byte, account, instanceID, findingID, deliveryID st
 		return nil, fmt.Errorf("encoding the rewritten event: %w", err)
 	}
 	return b, nil
+}
+
+// Denied counts the instances whose sessions of the fleet's role the role's
+// policies deny: a request signed with each one's credentials, authorized.
+func (f *Fleet) Denied(ids []string) int {
+	n := 0
+	for _, id := range ids {
+		p := awsfake.Principal{Account: f.World.Account(), Role: f.Role, Session: id,
+			SourceInstanceARN: fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", f.World.Region(), f.World.Account(), id)}
+		if f.World.Authorize(p, "s3:GetObject") != nil {
+			n++
+		}
+	}
+	return n
 }

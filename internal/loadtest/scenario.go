@@ -309,6 +309,9 @@ type BurstSpec struct {
 	// organization, the function running in the security account (0: the
 	// function's own account only).
 	Accounts int
+	// SharedRole gives every instance one role: the credentials step's
+	// 300 concurrent writes to one role's deny policies.
+	SharedRole bool
 }
 
 // Suffix tells the variants' metric names apart: "" for the standard
@@ -328,6 +331,9 @@ func (s BurstSpec) Suffix() string {
 	if s.Accounts > 0 {
 		suffix += fmt.Sprintf("-%d-accounts", s.Accounts)
 	}
+	if s.SharedRole {
+		suffix += "-shared-role"
+	}
 	return suffix
 }
 
@@ -344,7 +350,7 @@ func Burst(ctx context.Context, o Options, spec BurstSpec) (Result, error) {
 	if spec.GroupsExist {
 		warm = 2 // victims alternate between the fleet's two VPCs
 	}
-	b, err := start(ctx, o, FleetSpec{Victims: warm + spec.Findings, Bystanders: spec.Findings / 10}, awssim.WithTokenBuckets(o.TimeScale))
+	b, err := start(ctx, o, FleetSpec{Victims: warm + spec.Findings, Bystanders: spec.Findings / 10, SharedRole: spec.SharedRole}, awssim.WithTokenBuckets(o.TimeScale))
 	if err != nil {
 		return Result{}, err
 	}
@@ -366,6 +372,16 @@ func Burst(ctx context.Context, o Options, spec BurstSpec) (Result, error) {
 	r.add(name("cold-starts"), "%d", run.ColdStarts)
 	r.containment(name, run, states, st, b.fleet)
 	r.add(name("ec2-calls-per-finding"), "%s", perOp(st, "ec2:", spec.Findings))
+	if spec.SharedRole {
+		var victims []string
+		for _, v := range b.fleet.Victims[warm:] {
+			victims = append(victims, v.InstanceID)
+		}
+		r.add(name("denied-instances"), "%.3f (%d of %d; bystanders denied: %d of %d)", float64(b.fleet.Denied(victims))/float64(max(1, len(victims))),
+			b.fleet.Denied(victims), len(victims), b.fleet.Denied(b.fleet.Bystanders), len(b.fleet.Bystanders))
+		r.add(name("iam-calls-per-finding"), "%s", perOp(st, "iam:", spec.Findings))
+		r.add(name("deny-policies"), "%d attached to %s", len(b.fleet.World.AttachedPolicies(b.fleet.Role))-1, b.fleet.Role)
+	}
 	return r, nil
 }
 

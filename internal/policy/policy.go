@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/report"
 )
@@ -18,6 +19,11 @@ import (
 type Thresholds struct {
 	Contain float64
 	Notify  float64
+	// Credentials is what an instance-credential exfiltration finding leads
+	// to at or above Contain: contract.CredentialFindingsContain (the whole
+	// runbook), CredentialFindingsOnly (the credentials step alone) or
+	// CredentialFindingsNotify; "" is contain.
+	Credentials string
 }
 
 // DefaultThresholds contain at High (7.0) and notify from Medium (4.0): Low
@@ -50,6 +56,12 @@ type Verdict struct {
 	Instances []string
 	// Rule is the stable name of the rule that decided (one of the Rule* constants).
 	Rule string
+	// CredentialsOnly: run the credentials step alone (an exfiltration
+	// finding under credentialFindings=credentials-only).
+	CredentialsOnly bool
+	// CredentialRole is the role whose credentials a finding says were
+	// exfiltrated: the live instance's role must be it.
+	CredentialRole string
 }
 
 // Rule names, stable for logs, metrics and tests.
@@ -72,6 +84,8 @@ const (
 	RuleManual             = "manual-request"
 	RuleNotCustomAction    = "not-a-custom-action"
 	RuleCustomAction       = "custom-action"
+	RuleExfiltration       = "instance-credential-exfiltration"
+	RuleBadSession         = "unreadable-credential-session"
 )
 
 // Decide applies the rules in order of precedence: ignore rules first, then
@@ -154,6 +168,9 @@ func decideGuardDuty(in *finding.Input, th Thresholds) Verdict {
 	if what, ok := scannedCopy(f.Type); ok {
 		return Verdict{Decision: report.Ignore, Rule: RuleNotRunningInstance,
 			Reason: fmt.Sprintf("Not a running instance: %s concerns %s, nothing to contain.", f.Type, what)}
+	}
+	if exfiltration[f.Type] {
+		return decideExfiltration(f, th)
 	}
 	if kind.resource == "IAMUser" {
 		return Verdict{Decision: report.Ignore, Rule: RuleCredentialFinding,
@@ -283,4 +300,53 @@ func contains(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// exfiltration are the types GuardDuty reports when an instance's role
+// credentials are used from elsewhere: the session names the instance.
+var exfiltration = map[string]bool{
+	"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS": true,
+	"UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS":  true,
+}
+
+// decideExfiltration reads the instance from the session that used the
+// credentials (principalId "<role id>:<instance id>", userName the role).
+func decideExfiltration(f *finding.Finding, th Thresholds) Verdict {
+	var ak finding.AccessKeyDetails
+	if f.Resource.AccessKeyDetails != nil {
+		ak = *f.Resource.AccessKeyDetails
+	}
+	roleID, session, _ := strings.Cut(ak.PrincipalID, ":")
+	switch {
+	case !(f.Severity >= th.Notify):
+		return Verdict{Decision: report.Ignore, Rule: RuleBelowNotify,
+			Reason: fmt.Sprintf("Below the notify threshold: %s has severity %.1f, under %.1f.", f.Type, f.Severity, th.Notify)}
+	case f.IsSample():
+		return Verdict{Decision: report.Notify, Rule: RuleSample, Reason: fmt.Sprintf("GuardDuty sample finding: never acted on (%s).", f.Type)}
+	case ak.PrincipalID == "":
+		return Verdict{Decision: report.Notify, Rule: RuleBadSession,
+			Reason: fmt.Sprintf("Instance unknown: %s carries no principalId, so the instance the credentials came from cannot be told; reported, not acted on.", f.Type)}
+	case !strings.HasPrefix(roleID, "AROA") || !finding.ValidInstanceID(session) || ak.UserName == "":
+		return Verdict{Decision: report.Notify, Rule: RuleBadSession,
+			Reason: fmt.Sprintf("Instance unknown: %s names session %q of %q, not an instance's session of a role (<role id>:<instance id>); reported, not acted on.", f.Type, ak.PrincipalID, ak.UserName)}
+	}
+	v := Verdict{InstanceID: session, CredentialRole: ak.UserName, Rule: RuleExfiltration}
+	where := "outside AWS"
+	if strings.HasSuffix(f.Type, "InsideAWS") {
+		where = "from another AWS account"
+	}
+	what := fmt.Sprintf("credentials of role %s delivered to %s were used %s (%s, severity %.1f)", ak.UserName, session, where, f.Type, f.Severity)
+	switch {
+	case !(f.Severity >= th.Contain):
+		v.Decision, v.Rule, v.Reason = report.Notify, RuleBelowContain, "Instance credentials exfiltrated, below the contain threshold: "+what+"."
+	case th.Credentials == contract.CredentialFindingsNotify:
+		v.Decision, v.Reason = report.Notify, "Instance credentials exfiltrated: "+what+"; credentialFindings=notify, so a person decides."
+	case th.Credentials == contract.CredentialFindingsOnly:
+		v.Decision, v.CredentialsOnly = report.Contain, true
+		v.Reason = "Instance credentials exfiltrated: " + what + "; containing its credentials only (credentialFindings=credentials-only)."
+	default:
+		v.Decision = report.Contain
+		v.Reason = "Instance credentials exfiltrated: " + what + "; the instance is contained with its credentials."
+	}
+	return v
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/finding"
 	"github.com/firebreak-ir/firebreak/internal/policy"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -96,6 +97,37 @@ func TestDecideGuardDuty(t *testing.T) {
 		}, want: report.Ignore, rule: policy.RuleNotRunningInstance, says: []string{"recovery point"}},
 		{name: "instance credentials used outside AWS", in: func(t *testing.T) *finding.Input {
 			return event(t, "guardduty-accesskey-credential-exfiltration.json", nil)
+		}, want: report.Contain, rule: policy.RuleExfiltration, inst: victim, says: []string{"role web-server", "outside AWS", "contained with its credentials"}},
+		{name: "instance credentials used from another account", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-credential-exfiltration-inside-aws.json", nil)
+		}, want: report.Contain, rule: policy.RuleExfiltration, inst: victim, says: []string{"another AWS account"}},
+		{name: "exfiltration, credentials only", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", nil)
+		}, th: policy.Thresholds{Contain: 7, Notify: 4, Credentials: contract.CredentialFindingsOnly},
+			want: report.Contain, rule: policy.RuleExfiltration, inst: victim, says: []string{"credentials only"}},
+		{name: "exfiltration, notify only", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", nil)
+		}, th: policy.Thresholds{Contain: 7, Notify: 4, Credentials: contract.CredentialFindingsNotify},
+			want: report.Notify, rule: policy.RuleExfiltration, inst: victim, says: []string{"a person decides"}},
+		{name: "exfiltration without a principal id", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", func(_, d map[string]any) {
+				delete(d["resource"].(map[string]any)["accessKeyDetails"].(map[string]any), "principalId")
+			})
+		}, want: report.Notify, rule: policy.RuleBadSession, says: []string{"no principalId"}},
+		{name: "exfiltration of a session that is not an instance's", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", func(_, d map[string]any) {
+				d["resource"].(map[string]any)["accessKeyDetails"].(map[string]any)["principalId"] = "AROA4EXAMPLEROLEID42:jane@example.com"
+			})
+		}, want: report.Notify, rule: policy.RuleBadSession, says: []string{"jane@example.com"}},
+		{name: "exfiltration sample", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", func(_, d map[string]any) {
+				service(d)["additionalInfo"] = map[string]any{"sample": true}
+			})
+		}, want: report.Notify, rule: policy.RuleSample},
+		{name: "other IAM user finding", in: func(t *testing.T) *finding.Input {
+			return event(t, "guardduty-accesskey-credential-exfiltration.json", func(_, d map[string]any) {
+				d["type"] = "UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B"
+			})
 		}, want: report.Ignore, rule: policy.RuleCredentialFinding, says: []string{"Credential finding", "AccessKey"}},
 		{name: "S3 bucket finding", in: func(t *testing.T) *finding.Input {
 			return backdoor(t, func(d map[string]any) {

@@ -182,6 +182,7 @@ type view struct {
 	classicLBs    []string
 	networkACLs   []string
 	securityScope []string // VPCs whose security groups are compared
+	roles         []string // IAM roles whose attached policies are compared
 }
 
 func (v view) render(t *testing.T, w *awsfake.World) map[string]string {
@@ -225,6 +226,9 @@ func (v view) render(t *testing.T, w *awsfake.World) map[string]string {
 	for _, id := range v.networkACLs {
 		parts["acl "+id] = w.NetworkACL(id)
 	}
+	for _, r := range v.roles {
+		parts["role "+r] = w.AttachedPolicies(r)
+	}
 	var sgs []ec2types.SecurityGroup
 	out, err := w.Clients().EC2.DescribeSecurityGroups(context.Background(), nil)
 	if err != nil {
@@ -266,5 +270,5 @@ func diff(before, after map[string]string) []string {
 
 func demoView(d awsfake.Demo) view {
 	return view{instances: []string{d.Victim, d.Bystander}, groups: []string{d.ASG}, targetGroups: []string{d.TargetGroup, d.IPTargetGroup},
-		classicLBs: []string{d.ClassicLB}, networkACLs: []string{d.NetworkACL}, securityScope: []string{d.VPC}}
+		classicLBs: []string{d.ClassicLB}, networkACLs: []string{d.NetworkACL}, securityScope: []string{d.VPC}, roles: []string{d.Role}}
 }

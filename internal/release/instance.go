@@ -15,10 +15,11 @@ import (
 // releasable are the statuses a containment leaves: release undoes any of
 // them, and converges on one already released.
 var releasable = map[string]bool{
-	contract.StatusContained:       true,
-	contract.StatusPartial:         true,
-	contract.StatusIsolationFailed: true,
-	contract.StatusReleased:        true,
+	contract.StatusContained:            true,
+	contract.StatusPartial:              true,
+	contract.StatusCredentialsContained: true,
+	contract.StatusIsolationFailed:      true,
+	contract.StatusReleased:             true,
 }
 
 // describe reads the live instance and says why it cannot be released, if

@@ -24,8 +24,11 @@ import (
 // Options are the release function's settings.
 type Options struct {
 	EvidenceBucket string
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// RoleLockTable is the ledger table whose role locks serialise deny
+	// policy writes ("" when the containment's deny cannot be removed here).
+	RoleLockTable string
+	Now           func() time.Time
+	Logger        *slog.Logger
 }
 
 // Request is one release and why.
@@ -119,7 +122,7 @@ func (rl *Releaser) Run(ctx context.Context, req Request) Outcome {
 	isolationGroups := async.Go(func() report.Step { return r.isolationGroups(ctx, groups.Wait()) })
 	acl := async.Go(func() report.Step { return r.networkACL(ctx) })
 	attributes := async.Go(func() report.Step { return r.attributes(ctx) })
-	credentials := r.credentials()
+	credentials := async.Go(func() report.Step { return r.credentials(ctx) })
 	// Back into the group and behind the load balancers only on a restored
 	// network: an isolated member fails its health checks and is replaced.
 	network := async.Go(func() bool { return restored(groups.Wait()) && restored(acl.Wait()) })
@@ -132,7 +135,7 @@ func (rl *Releaser) Run(ctx context.Context, req Request) Outcome {
 	})
 
 	steps := []report.Step{evidenceStep, tag.Wait(), groups.Wait(), isolationGroups.Wait(), acl.Wait(),
-		attributes.Wait(), credentials, autoScaling.Wait(), loadBalancers.Wait()}
+		attributes.Wait(), credentials.Wait(), autoScaling.Wait(), loadBalancers.Wait()}
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}

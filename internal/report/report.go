@@ -45,8 +45,38 @@ const (
 	StepTag        = "tag"
 )
 
-// StepNames lists the seven steps in runbook order.
-var StepNames = []string{StepCapture, StepProtect, StepIsolate, StepDetach, StepDeregister, StepSnapshot, StepTag}
+// StepNames lists the runbook's steps in order: the seven, then the
+// instance's credentials.
+var StepNames = []string{StepCapture, StepProtect, StepIsolate, StepDetach, StepDeregister, StepSnapshot, StepTag, StepCredentials}
+
+// Exfiltration is what an instance-credential exfiltration finding said and
+// what Firebreak left for a person to decide.
+type Exfiltration struct {
+	Role            string `json:"role"`
+	CredentialsOnly bool   `json:"credentialsOnly,omitempty"`
+	// Suggested is a command a person may run to revoke every session of the
+	// role issued so far (every healthy instance of the role too, until it
+	// fetches new credentials): never run by Firebreak.
+	Suggested string `json:"suggestedCommand"`
+}
+
+// Credentials records the credentials step's changes: the release undoes
+// exactly these.
+type Credentials struct {
+	Role          string `json:"role"`
+	ProfileARN    string `json:"instanceProfileArn"`
+	AssociationID string `json:"associationId,omitempty"`
+	// InstanceARN is the ec2:SourceInstanceARN value the role's deny names.
+	InstanceARN string `json:"instanceArn"`
+	// PolicyPrefix names the role's deny policies (prefix plus a number).
+	PolicyPrefix string `json:"denyPolicyPrefix,omitempty"`
+	// DeniedAt is when IAM accepted the deny; IAM takes seconds to apply it everywhere.
+	DeniedAt time.Time `json:"deniedAt,omitzero"`
+	// Metadata options before the step (restored by a release).
+	MetadataEndpoint string `json:"metadataHttpEndpoint,omitempty"`
+	Disassociated    bool   `json:"disassociated,omitempty"`
+	MetadataDisabled bool   `json:"metadataDisabled,omitempty"`
+}
 
 // Release step names, in the order the release function reports them.
 const (
@@ -181,6 +211,11 @@ type Report struct {
 	Region           string      `json:"region,omitempty"`
 	Evidence         *Evidence   `json:"evidence,omitempty"`
 	NACLEntries      []NACLEntry `json:"networkAclEntries,omitempty"`
+	// Credentials is what the credentials step changed, for the release.
+	Credentials *Credentials `json:"credentials,omitempty"`
+	// Exfiltration is set for a finding that an instance's credentials were
+	// used elsewhere.
+	Exfiltration *Exfiltration `json:"exfiltration,omitempty"`
 	// Snapshots are the evidence snapshots of the instance and their locks.
 	Snapshots []Snapshot `json:"snapshots,omitempty"`
 	// SecurityHub is what was written back to the finding in Security Hub.

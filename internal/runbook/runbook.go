@@ -28,6 +28,9 @@ type Options struct {
 	// RetryBase is the first wait before retrying a call that is not
 	// idempotent (doubling, up to 5 s).
 	RetryBase time.Duration
+	// RoleLockTable is the ledger table that serialises writes of a role's
+	// deny policies ("" turns credential containment off).
+	RoleLockTable string
 	// Lock is the EBS snapshot lock put on the evidence snapshots.
 	Lock   SnapshotLock
 	Now    func() time.Time
@@ -51,6 +54,11 @@ type Target struct {
 	FromGuardDuty bool
 	// Event is the raw event, kept with the evidence.
 	Event []byte
+	// CredentialRole, when set, is the role a credential exfiltration finding
+	// names: the live instance's role must be it.
+	CredentialRole string
+	// CredentialsOnly runs the capture and the credentials step alone.
+	CredentialsOnly bool
 	// Gate, when set, is waited for once the live instance shows there is
 	// something to change, before the first change: an error stops the run
 	// with nothing changed (the blast-radius guard).
@@ -63,6 +71,7 @@ type Outcome struct {
 	Evidence         *report.Evidence
 	Snapshots        []report.Snapshot
 	NACLEntries      []report.NACLEntry
+	Credentials      *report.Credentials
 	AlreadyContained bool
 	// Verification is what verifying an already contained instance found.
 	Verification *Verification
@@ -188,12 +197,19 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	// do not alter what they read; detach is issued together with the final
 	// isolation swap so the group never sees an isolated member.
 	f := r.gather(ctx)
+	if t.CredentialsOnly {
+		return r.credentialsOnly(ctx, f, note)
+	}
 	protect := async(func() (report.Step, error) { return r.protect(ctx, f), nil })
 	detach := async(func() (report.Step, error) { return r.detach(ctx, f), nil })
 	isolate := async(func() (isolation, error) { return r.isolate(ctx, groups, f), nil })
 	deregister := async(func() (report.Step, error) { return r.deregister(ctx, f), nil })
 	snapshot := async(func() (snapshotted, error) { return r.snapshot(ctx, f), nil })
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
+	creds := async(func() (credentialsDone, error) {
+		s, c := r.credentials(ctx, f)
+		return credentialsDone{s, c}, nil
+	})
 
 	// The status tag is written beside the final swap; if isolation then
 	// fails, it is overwritten (and a retry checks the groups, not only the tag).
@@ -210,7 +226,8 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	}
 	cap, _ := capture.wait()
 	snap, _ := snapshot.wait()
-	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), snap.step, tag}
+	cred, _ := creds.wait()
+	steps := []report.Step{cap.step, must(protect), iso.step, must(detach), must(deregister), snap.step, tag, cred.step}
 	// A step that failed on throttling or a server error after the SDK's
 	// retries is worth a Lambda retry: the status says "partial", so the retry
 	// is not taken for "already contained" and redoes what is missing.
@@ -218,14 +235,19 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 		return s.Status == report.Failed && Transient(s.Error)
 	})
 	if incomplete {
-		steps[len(steps)-1] = r.tag(ctx, contract.StatusPartial)
+		steps[6] = r.tag(ctx, contract.StatusPartial)
 	}
 	r.recordLocks(ctx, snap)
 	for _, s := range steps {
 		r.log.InfoContext(ctx, "step", "step", s.Name, "status", s.Status, "error", s.Error)
 	}
-	return Outcome{Steps: steps, Evidence: cap.evidence, Snapshots: snap.snapshots, NACLEntries: iso.nacl,
+	return Outcome{Steps: steps, Evidence: cap.evidence, Snapshots: snap.snapshots, NACLEntries: iso.nacl, Credentials: cred.creds,
 		IsolationFailed: iso.swapFailed, Incomplete: incomplete, Note: note, IsolatedAt: iso.isolatedAt.UTC(), Tags: inst.Tags}
+}
+
+type credentialsDone struct {
+	step  report.Step
+	creds *report.Credentials
 }
 
 func must(f *future[report.Step]) report.Step {

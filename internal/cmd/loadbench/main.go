@@ -40,8 +40,8 @@ func main() {
 
 // Scenarios in the order they run; "all" selects the default ones.
 var (
-	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart", "init"}
-	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart"}
+	allScenarios     = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-adaptive", "burst-first-ever", "burst-org", "burst-org-reserved", "burst-shared-role", "burst-shared-role-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart", "init"}
+	defaultScenarios = []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-org", "burst-org-reserved", "burst-shared-role", "burst-shared-role-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart"}
 )
 
 type options struct {
@@ -183,6 +183,10 @@ func scenario(ctx context.Context, name string, o options) (loadtest.Result, err
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, GroupsExist: true})
 	case "burst-reserved":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved, GroupsExist: true})
+	case "burst-shared-role-reserved":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, Concurrency: o.reserved, GroupsExist: true, SharedRole: true})
+	case "burst-shared-role":
+		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: awsclient.DefaultRetryMode, GroupsExist: true, SharedRole: true})
 	case "burst-adaptive":
 		return loadtest.Burst(ctx, o.o, loadtest.BurstSpec{Findings: o.sized(o.burst), RetryMode: aws.RetryModeAdaptive, GroupsExist: true})
 	case "burst-first-ever":
