@@ -134,20 +134,28 @@ func assumeMemberRoles(cfg Config) awsiam.PolicyStatement {
 // deploys the member stack. The function reports the count in each report
 // (memberRoleMissing), which becomes the metric.
 func newMemberRoleAlarm(scope constructs.Construct, topic awssns.ITopic) {
+	newCountAlarm(scope, "MemberRoleMissingAlarm", contract.MetricMemberRoleMissing,
+		"Firebreak: a finding's member account has no member role Firebreak can assume; deploy the member stack there", topic)
+}
+
+// newCountAlarm pages the report topic when a count the function emits
+// (without dimensions) is at least one in five minutes.
+func newCountAlarm(scope constructs.Construct, id, metricName, description string, topic awssns.ITopic) awscloudwatch.Alarm {
 	metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:  jsii.String(contract.MetricNamespace),
-		MetricName: jsii.String(contract.MetricMemberRoleMissing),
+		MetricName: jsii.String(metricName),
 		Statistic:  jsii.String("Sum"),
 		Period:     awscdk.Duration_Minutes(jsii.Number(5)),
 	})
-	a := metric.CreateAlarm(scope, jsii.String("MemberRoleMissingAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription:   jsii.String("Firebreak: a finding's member account has no member role Firebreak can assume; deploy the member stack there"),
+	a := metric.CreateAlarm(scope, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String(description),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	a.AddAlarmAction(&topicAction{topic: topic})
+	return a
 }
 
 // requireSecurityAccount stops a deployment into any account but the one

@@ -63,7 +63,9 @@ func NewFirebreakStack(scope constructs.Construct, id string, props *FirebreakSt
 		bucketArn:      *bucket.BucketArn(),
 		evidenceKeyArn: *evidenceKey.KeyArn(),
 	})
-	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic), newGuardAlarm(stack, topic))
+	alarms := append(newAlarms(stack, fn, onFailure, dlq, topic), newReleaseAlarm(stack, release, topic), newGuardAlarm(stack, topic),
+		newCountAlarm(stack, "CredentialBudgetFullAlarm", contract.MetricCredentialBudgetFull,
+			"Firebreak: an instance role's managed-policy budget is full, so a contained instance's credentials are NOT denied; detach a policy from the role or raise its quota, then contain again", topic))
 	newOperations(stack, cfg, fn, onFailure, dlq, topic, alarms)
 	if cfg.MultiAccount() {
 		newMemberRoleAlarm(stack, topic)

@@ -385,8 +385,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 	failuresID, _ := s.withPrefix(t, "AWS::SQS::Queue", "ContainFailures")
 	dlqID, _ := s.withPrefix(t, "AWS::SQS::Queue", "UndeliveredFindings")
 	alarms := s.ofType("AWS::CloudWatch::Alarm")
-	if len(alarms) != 8 {
-		t.Fatalf("want eight alarms, got %v", alarms)
+	if len(alarms) != 9 {
+		t.Fatalf("want nine alarms, got %v", alarms)
 	}
 	tests := []struct {
 		prefix, namespace, metric, statistic, dimension string
@@ -398,6 +398,8 @@ func TestAlarmsPageTheReportTopic(t *testing.T) {
 		{"ReleaseErrorsAlarm", "AWS/Lambda", "Errors", "Sum", "FunctionName", ref(releaseID)},
 		// The metric the function emits for each report the guard held.
 		{"HeldByGuardAlarm", contract.MetricNamespace, contract.MetricHeldByGuard, "Sum", "", nil},
+		// An instance whose role's deny-policy budget was full.
+		{"CredentialBudgetFullAlarm", contract.MetricNamespace, contract.MetricCredentialBudgetFull, "Sum", "", nil},
 	}
 	for _, tt := range tests {
 		_, alarm := s.withPrefix(t, "AWS::CloudWatch::Alarm", tt.prefix)

@@ -193,6 +193,9 @@ const (
 	// MetricMemberRoleMissing counts findings in a member account whose
 	// member role could not be assumed (report field memberRoleMissing).
 	MetricMemberRoleMissing = "MemberRoleMissing"
+	// MetricCredentialBudgetFull counts instances whose role could take no
+	// further deny policy: their sessions are not denied.
+	MetricCredentialBudgetFull = "CredentialBudgetFull"
 )
 
 // The Security Hub custom action a person uses to release an instance: the

@@ -83,12 +83,15 @@ func Documents(inv Invocation, level string) []Document {
 	var isolation []float64
 	var failedSteps []string
 	failures := map[string]float64{}
-	var missingRoles float64
+	var missingRoles, budgetFull float64
 	for _, r := range inv.Reports {
 		if r == nil {
 			continue
 		}
 		missingRoles += float64(r.MemberRoleMissing)
+		if r.Credentials != nil && r.Credentials.BudgetFull {
+			budgetFull++
+		}
 		o := Outcome(r)
 		if o != "" {
 			counts[o]++
@@ -130,6 +133,10 @@ func Documents(inv Invocation, level string) []Document {
 	if missingRoles > 0 {
 		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricMemberRoleMissing, Unit: Count})
 		main.Values[contract.MetricMemberRoleMissing] = []float64{missingRoles}
+	}
+	if budgetFull > 0 {
+		timings.Metrics = append(timings.Metrics, Metric{Name: contract.MetricCredentialBudgetFull, Unit: Count})
+		main.Values[contract.MetricCredentialBudgetFull] = []float64{budgetFull}
 	}
 	calls := Directive{Dimensions: [][]string{{contract.DimKind}}, Metrics: []Metric{{Name: contract.MetricAWSCalls, Unit: Count}}}
 	main.Values[contract.MetricAWSCalls] = []float64{float64(inv.AWSCalls)}

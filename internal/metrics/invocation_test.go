@@ -109,6 +109,15 @@ func TestOutcomesAndDimensions(t *testing.T) {
 				"StepFailed{Step=detach} [1]", "StepFailed{Step=snapshot} [1]", "TimeToIsolationMs{} [1830]"},
 		},
 		{
+			name: "a role's deny budget full: counted for its alarm",
+			reports: []*report.Report{contained(func(r *report.Report) {
+				r.Steps = steps(failed(report.StepCredentials))
+				r.Credentials = &report.Credentials{Role: "web-server", BudgetFull: true}
+			})},
+			want: []string{"AwsCalls{Kind=contain} [7]", "Contained{FindingFamily=Backdoor} [1]", "Contained{} [1]", "CredentialBudgetFull{} [1]",
+				"FindingAgeSeconds{} [95]", "StepFailed{Step=credentials} [1]", "TimeToIsolationMs{} [1830]"},
+		},
+		{
 			name: "isolation failed: no time to isolation",
 			reports: []*report.Report{contained(func(r *report.Report) {
 				r.Steps, r.IsolatedAt = steps(failed(report.StepIsolate)), time.Time{}

@@ -76,6 +76,9 @@ type Credentials struct {
 	MetadataEndpoint string `json:"metadataHttpEndpoint,omitempty"`
 	Disassociated    bool   `json:"disassociated,omitempty"`
 	MetadataDisabled bool   `json:"metadataDisabled,omitempty"`
+	// BudgetFull: the role could take no further deny policy, so this
+	// instance's sessions are not denied (metric and alarm CredentialBudgetFull).
+	BudgetFull bool `json:"budgetFull,omitempty"`
 }
 
 // Release step names, in the order the release function reports them.

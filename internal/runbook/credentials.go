@@ -124,6 +124,7 @@ func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.C
 		wrapErr("removing the profile association", cutErr), wrapErr("disabling the metadata endpoint", mdErr)); err != nil {
 		detail := "credentials only partly contained"
 		if errors.Is(denyErr, rolepolicy.ErrBudgetFull) {
+			c.BudgetFull = true
 			detail = "the role's managed-policy budget is full: this instance's sessions are NOT denied; detach a policy from role " + c.Role + " or ask for a higher quota"
 		}
 		return failed(report.StepCredentials, detail, err, actions), c
