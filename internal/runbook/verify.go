@@ -330,10 +330,13 @@ func (r *run) checkTermination(ctx context.Context, read *future[bool]) report.S
 	return drifted(report.CheckTermination, []string{"termination protection turned off"}, err, []string{"enable termination protection"})
 }
 
-// checkCredentials is the seam for the credentials step: once the runbook
-// cuts the instance's credentials, this checks the deny and the profile.
+// checkCredentials is the seam for the credentials step. Whether the step
+// cut this instance (or refused: an exempt or protected role) is in the
+// containment's reports, which a verification does not read yet; repairing
+// without it could undo a refusal, so nothing is checked or changed.
 func (r *run) checkCredentials(context.Context) report.Step {
-	return step(report.CheckCredentials, report.NotApplicable, nil, "the runbook does not cut credentials yet: nothing to verify")
+	return step(report.CheckCredentials, report.Skipped, nil,
+		"not verified yet: the deny on the role and the removed profile are not checked (the containment's credentials record is not read)")
 }
 
 // readRecord reads the evidence record the instance's tags name.
