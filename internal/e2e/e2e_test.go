@@ -492,8 +492,10 @@ func TestRedelivery(t *testing.T) {
 			if n := st["ec2:DescribeInstances"].Calls; n != 1 {
 				t.Errorf("re-delivery described the instance %d times, want once (%v)", n, st)
 			}
-			if !tc.coldEnv && st.Total().Calls != 1 {
-				t.Errorf("re-delivery made %d calls %v, want the one DescribeInstances", st.Total().Calls, st)
+			// The verification: the instance, the isolation groups' rules and
+			// the termination protection, read at once.
+			if !tc.coldEnv && (st.Total().Calls != 3 || st["ec2:DescribeSecurityGroups"].Calls != 1 || st["ec2:DescribeInstanceAttribute"].Calls != 1) {
+				t.Errorf("re-delivery made %d calls %v, want the verification's three reads", st.Total().Calls, st)
 			}
 			t.Logf("calls: %v", st)
 			e.unchanged(before)

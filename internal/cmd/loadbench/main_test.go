@@ -17,7 +17,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{nil, defaultScenarios, ""},
 		{[]string{"-scenarios", "repeat,throttled"}, []string{"throttled", "repeat"}, ""},
-		{[]string{"-scenarios", "burst-first-ever,all"}, []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-first-ever", "burst-org", "burst-org-reserved", "burst-shared-role", "burst-shared-role-reserved", "guard", "guard-throttled", "repeat", "coldstart"}, ""},
+		{[]string{"-scenarios", "burst-first-ever,all"}, []string{"throttled", "errors", "lost", "burst", "burst-reserved", "burst-first-ever", "burst-org", "burst-org-reserved", "burst-shared-role", "burst-shared-role-reserved", "guard", "guard-throttled", "repeat", "sweep", "coldstart"}, ""},
 		{[]string{"-guard-cap", "0"}, nil, "-guard-cap must be at least 1"},
 		{[]string{"-scenarios", "errors,errors"}, []string{"errors"}, ""},
 		{[]string{"-scenarios", "soak"}, nil, `unknown scenario "soak"`},
