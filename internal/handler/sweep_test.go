@@ -15,6 +15,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/events"
+	"github.com/firebreak-ir/firebreak/internal/awsclient"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/handler"
@@ -153,5 +154,36 @@ func TestSweepContinuesFromItsCursor(t *testing.T) {
 	third := e.handle(sweepRequest)
 	if s := summaryOf(t, third); s.Verified != 12 || s.Continues {
 		t.Fatalf("third sweep: %+v; want all 12 from the beginning", s)
+	}
+}
+
+// With member accounts the sweep verifies each member's contained instances
+// through its member role; a member whose role is missing is named in the
+// summary and does not stop the others.
+func TestSweepCoversMemberAccounts(t *testing.T) {
+	o := newOrgEnv(t)
+	if dl := o.handle(inAccount(t, memberB, victim)); dl.err != nil || dl.only(t).AccountID != memberB {
+		t.Fatalf("containing in %s: %v", memberB, dl.err)
+	}
+	if _, err := o.b.w.Clients().EC2.ModifyInstanceAttribute(context.Background(), &ec2.ModifyInstanceAttributeInput{InstanceId: aws.String(victim),
+		DisableApiTermination: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.cfg
+	cfg.MemberAccounts = []string{memberB, memberC}
+	f := &awsfake.OrgFactory{Own: o.w, Members: awsclient.MembersOf(cfg, "firebreak-contain")}
+	o.h = handler.New(cfg, f, slog.New(slog.NewTextHandler(io.Discard, nil)), handler.WithClock(o.w.Now))
+
+	dl := o.handle(sweepRequest)
+
+	sum := summaryOf(t, dl)
+	if sum.Verified != 1 || sum.Drifted != 1 || len(sum.Accounts) != 3 {
+		t.Fatalf("sweep: %+v; want %s's instance verified and repaired", sum, memberB)
+	}
+	if len(sum.Errors) != 1 || !strings.Contains(sum.Errors[0], memberC) {
+		t.Errorf("errors %v: want %s's missing role named", sum.Errors, memberC)
+	}
+	if len(dl.reports) != 2 || dl.reports[1].AccountID != memberB || !o.b.w.InstanceAttributes(victim).DisableAPITermination {
+		t.Errorf("reports %+v: want %s's drift repaired and reported", dl.reports, memberB)
 	}
 }
