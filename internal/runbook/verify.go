@@ -186,39 +186,49 @@ func (rb *Runbook) Verify(ctx context.Context, t VerifyTarget, iso *Isolation) (
 }
 
 // verify runs every check, each on its own: one failing never hides another.
-// The recorded checks run when asked, and whenever a cheap check found drift:
-// someone changed the containment, so everything is checked whatever it costs.
+// The recorded checks run when asked, and whenever the cheap reads show drift:
+// someone changed the containment, so everything is checked whatever it
+// costs, beside the repairs.
 func (r *run) verify(ctx context.Context, reads verifyReads, recorded bool) Verification {
 	groups, gerr := reads.iso.read.wait()
 	interfaces := async(func() (report.Step, error) { return r.checkInterfaces(ctx, groups, gerr), nil })
 	rules := async(func() (report.Step, error) { return r.checkIsolationRules(ctx, reads.iso, groups, gerr), nil })
 	termination := async(func() (report.Step, error) { return r.checkTermination(ctx, reads.termination), nil })
-	quick := []report.Step{must(interfaces), must(rules), must(termination)}
-	var v Verification
-	var nacl, asg, lbs report.Step
-	if recorded || slices.ContainsFunc(quick, func(s report.Step) bool { return len(s.Drift) > 0 }) {
-		naclF := async(func() (naclCheck, error) { return r.checkNACL(ctx), nil })
-		asgF := async(func() (report.Step, error) { return r.checkAutoScaling(ctx), nil })
-		lbF := async(func() (report.Step, error) {
+	skipped := func(name string) report.Step {
+		return step(name, report.Skipped, nil, "%s", "checked by the scheduled sweep (a re-delivery stays at one round trip), and on any re-delivery that finds drift")
+	}
+	naclF := async(func() (naclCheck, error) { return naclCheck{step: skipped(report.CheckNetworkACL)}, nil })
+	asgF := async(func() (report.Step, error) { return skipped(report.CheckAutoScaling), nil })
+	lbF := async(func() (report.Step, error) { return skipped(report.CheckLoadBalancers), nil })
+	if recorded || r.suspect(groups, reads.termination) {
+		naclF = async(func() (naclCheck, error) { return r.checkNACL(ctx), nil })
+		asgF = async(func() (report.Step, error) { return r.checkAutoScaling(ctx), nil })
+		lbF = async(func() (report.Step, error) {
 			rec, err := r.readRecord(ctx)
 			return r.checkTargets(ctx, rec, err), nil
 		})
-		n, _ := naclF.wait()
-		nacl, v.NACLEntries = n.step, n.added
-		asg, lbs = must(asgF), must(lbF)
-	} else {
-		why := "checked by the scheduled sweep (a re-delivery stays at one round trip), and on any re-delivery that finds drift"
-		nacl = step(report.CheckNetworkACL, report.Skipped, nil, "%s", why)
-		asg = step(report.CheckAutoScaling, report.Skipped, nil, "%s", why)
-		lbs = step(report.CheckLoadBalancers, report.Skipped, nil, "%s", why)
 	}
-	v.Checks = []report.Step{quick[0], quick[1], nacl, asg, lbs, quick[2], r.checkCredentials(ctx)}
+	var v Verification
+	n, _ := naclF.wait()
+	v.NACLEntries = n.added
+	v.Checks = []report.Step{must(interfaces), must(rules), n.step, must(asgF), must(lbF), must(termination), r.checkCredentials(ctx)}
 	for _, s := range v.Checks {
 		v.Drift = append(v.Drift, s.Drift...)
 		v.Failed = v.Failed || s.Status == report.Failed
 		r.log.InfoContext(ctx, "check", "check", s.Name, "status", s.Status, "drift", s.Drift, "error", s.Error)
 	}
 	return v
+}
+
+// suspect tells from the reads alone whether a cheap check will find drift.
+func (r *run) suspect(groups map[string]sharedGroups, termination *future[bool]) bool {
+	for _, e := range r.inst.ENIs {
+		if g := groups[e.VPC]; g.isolation == "" || !slices.Equal(e.Groups, []string{g.isolation}) || len(g.rules) > 0 {
+			return true
+		}
+	}
+	on, err := termination.wait()
+	return err == nil && !on && !r.inst.Spot
 }
 
 // drifted is a check's step once it found drift: repaired, or failed.
