@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"io"
 	"log/slog"
@@ -111,5 +112,25 @@ func TestRedeliveryRepairsDriftAndPublishesIt(t *testing.T) {
 	}
 	if s := reps[0].Step(report.StepNetworkACL); s == nil || s.Status != report.Done {
 		t.Errorf("release network-acl step %+v", s)
+	}
+}
+
+// A verification whose read is throttled is not taken for drift: Lambda's
+// retry verifies again, and only the last attempt reports.
+func TestThrottledVerificationIsRetriedNotReported(t *testing.T) {
+	e := newEnv(t, victim, nil)
+	if dl := e.handle(events.Must("guardduty-backdoor-c2.json")); dl.err != nil {
+		t.Fatal(dl.err)
+	}
+	e.w.FailAlways("DescribeInstanceAttribute", "RequestLimitExceeded")
+	for attempt := 1; attempt <= contract.AsyncRetryAttempts; attempt++ {
+		dl := e.handle(events.Must("guardduty-backdoor-c2-update.json"))
+		if !errors.Is(dl.err, handler.ErrIncomplete) || len(dl.published) != 0 || len(dl.mutating(false)) != 0 {
+			t.Fatalf("attempt %d: %v, %d published, calls %v; want a retry, nothing published or changed", attempt, dl.err, len(dl.published), dl.calls)
+		}
+	}
+	last := e.handle(events.Must("guardduty-backdoor-c2-update.json"))
+	if len(last.published) != 1 || len(last.only(t).Drift) != 0 {
+		t.Errorf("last attempt: %d published, drift %v; want the failed check reported once", len(last.published), last.only(t).Drift)
 	}
 }

@@ -181,6 +181,9 @@ func outcomeOf(rep *report.Report, runErr error) string {
 		return outcomeGuardUnavailable
 	case rep.Decision != report.Contain:
 		return string(rep.Decision)
+	case rep.AlreadyContained && len(rep.Drift) == 0 && errors.Is(runErr, ErrIncomplete):
+		// A verification's read throttled: Lambda's retry verifies again.
+		return outcomePartial
 	case rep.AlreadyContained && (len(rep.Drift) > 0 || len(rep.Failed()) > 0):
 		// Each verification that found something is its own report, even
 		// when the case was reported already.
