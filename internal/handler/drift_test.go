@@ -2,8 +2,8 @@ package handler_test
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
