@@ -212,3 +212,15 @@ func huge(actions, stringBytes int) *report.Report {
 	}
 	return r
 }
+
+// driftRepaired is the scheduled sweep's report of a contained instance whose
+// isolation group had been given a rule.
+func driftRepaired() *report.Report {
+	r := alreadyContained()
+	r.Kind, r.Source, r.Finding = report.KindSweep, "schedule", nil
+	r.Drift = []string{"sg-0iso (vpc-0abc) allows ingress tcp 22-22 0.0.0.0/0"}
+	r.Reason = "scheduled verification: drift found and repaired: " + r.Drift[0]
+	r.Steps = append(r.Steps, report.Step{Name: report.CheckIsolationGroup, Status: report.Done, Drift: r.Drift,
+		Detail: "drift found and repaired: " + r.Drift[0], Actions: []string{"revoked every rule of sg-0iso"}})
+	return r
+}

@@ -46,6 +46,7 @@ func TestRenderGolden(t *testing.T) {
 		{"partial-failure-detach", partialFailure()},
 		{"isolation-failure", isolationFailure()},
 		{"already-contained", alreadyContained()},
+		{"drift-repaired", driftRepaired()},
 		{"attack-sequence", attackSequence()},
 		{"hostile-title", hostile()},
 		{"ignored", ignored()},
