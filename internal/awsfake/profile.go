@@ -184,3 +184,33 @@ func assocID(in *instance) string {
 	fmt.Fprintf(h, "%s#%d", in.id, in.associations)
 	return fmt.Sprintf("iip-assoc-%017x", h.Sum64())
 }
+
+// InstanceAccessKey is an access key id for the credentials the instance's
+// metadata service hands out now (InstanceCredentials): requests signed with
+// it through the wire simulator act as that session (AuthorizeKey).
+func (w *World) InstanceAccessKey(id string) (string, error) {
+	p, err := w.InstanceCredentials(id)
+	if err != nil {
+		return "", err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.instanceKeys == nil {
+		w.instanceKeys = map[string]Principal{}
+	}
+	key := fmt.Sprintf("ASIAINSTANCE%08d", len(w.instanceKeys)+1)
+	w.instanceKeys[key] = p
+	return key, nil
+}
+
+// AuthorizeKey is Authorize for the session an access key belongs to; keys
+// that are not an instance's (the function's own) are not checked.
+func (w *World) AuthorizeKey(accessKeyID, action string) error {
+	w.mu.Lock()
+	p, ok := w.instanceKeys[accessKeyID]
+	w.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return w.Authorize(p, action)
+}

@@ -58,6 +58,8 @@ type World struct {
 	policies   store[*managedPolicy]   // customer managed, by ARN
 
 	managedPolicyQuota int
+	// instanceKeys are access keys of instance sessions (InstanceAccessKey).
+	instanceKeys map[string]Principal
 
 	// org is the organization the world's account belongs to (nil: none);
 	// STS reaches other accounts through it.

@@ -54,6 +54,7 @@ type Server struct {
 	codec    *reflectCodec
 	dir      *directory // nil: every request is served by services
 	observer func(Request)
+	authz    func(accessKeyID, action string) error
 	faults   *faults
 	log      *slog.Logger
 	tls      *tlsIdentity
@@ -71,11 +72,22 @@ type config struct {
 	tls      bool
 	dir      Directory
 	observer func(Request)
+	authz    func(accessKeyID, action string) error
 	faults   []func(*faults)
 }
 
 // Option configures a Server.
 type Option func(*config)
+
+// WithAuthorizer asks authorize, for every query-protocol request (EC2,
+// Auto Scaling, ELB, SNS, STS, IAM), whether the caller's key may perform
+// service:Action; a refusal is answered as IAM's explicit deny is
+// (UnauthorizedOperation for EC2, AccessDenied for the others, HTTP 403).
+// awsfake.World.AuthorizeKey is one: it refuses what the role policies deny
+// to an instance's credentials.
+func WithAuthorizer(authorize func(accessKeyID, action string) error) Option {
+	return func(c *config) { c.authz = authorize }
+}
 
 // WithSeed seeds the random choices of fault injection, for reproducible
 // runs. The default seed is 1.
@@ -173,6 +185,7 @@ func New(backend Backend, opts ...Option) *Server {
 		s.dir = newDirectory(cfg.dir, codec)
 	}
 	s.observer = cfg.observer
+	s.authz = cfg.authz
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -402,6 +415,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == nil {
 		s.writeError(w, svc.proto, apiError{"InvalidAction", fmt.Sprintf("The action %s is not valid for this web service.", action), http.StatusBadRequest}, reqID, nil)
 		return
+	}
+	if s.authz != nil {
+		if err := s.authz(accessKeyID(r), signing+":"+action); err != nil {
+			code := "AccessDenied"
+			if signing == "ec2" {
+				code = "UnauthorizedOperation"
+			}
+			s.writeError(w, svc.proto, apiError{code, err.Error(), http.StatusForbidden}, reqID, nil)
+			return
+		}
 	}
 	s.serveQuery(w, r, op, form, c.account, reqID)
 }

@@ -2,13 +2,20 @@ package awssim_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
+
+	"github.com/firebreak-ir/firebreak/internal/awssim"
+	"github.com/firebreak-ir/firebreak/internal/rolepolicy"
 )
 
 // TestWireMatchesDirectCallsForCredentials covers the IAM service and the EC2
@@ -106,4 +113,51 @@ func TestWireMatchesDirectCallsForCredentials(t *testing.T) {
 	compareOverTheWire(t, straight, overWire, steps)
 	assertSame(t, "victim", ptr(direct.Instance(d.Victim)), ptr(wired.Instance(d.Victim)))
 	assertSame(t, "role policies", ptr(direct.AttachedPolicies(d.Role)), ptr(wired.AttachedPolicies(d.Role)))
+}
+
+// The deny over the wire: requests signed with the contained instance's
+// credentials (copied off it before containment) are refused with EC2's and
+// SNS's own codes, the sibling's with the same role are served.
+func TestStolenCredentialsRefusedOverTheWire(t *testing.T) {
+	w, d := demoWorld()
+	sim := startSim(t, awssim.Backend{Clients: w.Clients(), STS: w.STS()}, awssim.WithAuthorizer(w.AuthorizeKey))
+	stolen, err := w.InstanceAccessKey(d.Victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sibling, _ := w.InstanceAccessKey(d.Bystander)
+	as := func(key string) api {
+		cfg := sdkConfig(t, sim, 1)
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(key, "secret", "token")
+		return sdkClients(cfg, true)
+	}
+	ctx := context.Background()
+	describe := func(c api) error {
+		_, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+		return err
+	}
+	publish := func(c api) error {
+		_, err := c.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(d.Topic), Message: aws.String("x")})
+		return err
+	}
+	if err := describe(as(stolen)); err != nil {
+		t.Fatalf("before the deny: %v", err)
+	}
+	wr := rolepolicy.Writer{IAM: w.Clients().IAM, Account: account, Partition: "aws"}
+	if _, err := wr.Set(ctx, d.Role, []string{rolepolicy.InstanceARN("aws", "us-east-1", account, d.Victim)}); err != nil {
+		t.Fatal(err)
+	}
+	var ae smithy.APIError
+	if err := describe(as(stolen)); !errors.As(err, &ae) || ae.ErrorCode() != "UnauthorizedOperation" {
+		t.Fatalf("EC2 with the stolen credentials after the deny: %v", err)
+	}
+	if err := publish(as(stolen)); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		t.Fatalf("SNS with the stolen credentials after the deny: %v", err)
+	}
+	if err := describe(as(sibling)); err != nil {
+		t.Fatalf("the sibling sharing the role was refused: %v", err)
+	}
+	if err := publish(as(sibling)); err != nil {
+		t.Fatalf("the sibling sharing the role was refused: %v", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/events"
@@ -92,4 +93,35 @@ func TestExfiltrationCredentialsOnly(t *testing.T) {
 			t.Errorf("re-delivery called %s", op)
 		}
 	}
+}
+
+// The finding names role web-server, but the instance's profile now holds
+// another role: reported, nothing changed.
+func TestExfiltrationOfARoleTheInstanceNoLongerHas(t *testing.T) {
+	e := newEnv(t, victim, nil)
+	e.w.AddInstanceRole("batch", nil)
+	other := e.w.AddInstanceProfile("batch", "batch")
+	// Swap the profile, as an operator might have since the theft.
+	assocs, _ := e.w.Clients().EC2.DescribeIamInstanceProfileAssociations(t.Context(), nil)
+	for _, a := range assocs.IamInstanceProfileAssociations {
+		if *a.InstanceId == victim {
+			if _, err := e.w.Clients().EC2.DisassociateIamInstanceProfile(t.Context(), &ec2.DisassociateIamInstanceProfileInput{AssociationId: a.AssociationId}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.w.AssociateProfile(victim, other)
+	before := e.state()
+	dl := e.handle(events.Must("guardduty-accesskey-credential-exfiltration.json"))
+	if dl.err != nil {
+		t.Fatal(dl.err)
+	}
+	rep := dl.only(t)
+	if rep.Decision != report.Notify || !strings.Contains(rep.Reason, "no longer has it") {
+		t.Fatalf("decision %s: %s", rep.Decision, rep.Reason)
+	}
+	if m := dl.mutating(true); len(m) > 0 {
+		t.Fatalf("mutating calls: %v", m)
+	}
+	e.unchanged(before)
 }

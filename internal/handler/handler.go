@@ -330,6 +330,9 @@ func (h *Handler) contain(ctx context.Context, rep *report.Report, raw []byte) (
 		return out.Tags, out.Stopped
 	}
 	switch {
+	case out.Mismatch != "":
+		rep.Decision = report.Notify
+		rep.Reason = "not contained: " + out.Mismatch + "; a person must decide (" + rep.Reason + ")"
 	case out.Exempt:
 		rep.Decision = report.Notify
 		rep.Reason = fmt.Sprintf("the instance carries %s=true: reported, never changed (would have contained: %s)", contract.TagExempt, rep.Reason)

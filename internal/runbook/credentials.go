@@ -232,3 +232,27 @@ func (r *run) recordedProfile(ctx context.Context) *ec2types.IamInstanceProfile 
 	}
 	return rec.Instance.IamInstanceProfile
 }
+
+// credentialRoleMismatch says why the instance does not hold the role a
+// credential finding names ("" when it does). The profile an earlier
+// attempt of this containment removed counts as the instance's.
+func (r *run) credentialRoleMismatch(ctx context.Context) (string, error) {
+	p := r.inst.raw.IamInstanceProfile
+	if p == nil || aws.ToString(p.Arn) == "" {
+		p = r.recordedProfile(ctx)
+	}
+	if p == nil || aws.ToString(p.Arn) == "" {
+		return fmt.Sprintf("credentials of role %s were used, but instance %s has no instance profile now", r.t.CredentialRole, r.t.InstanceID), nil
+	}
+	arn := aws.ToString(p.Arn)
+	prof, err := r.api.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(arn[strings.LastIndex(arn, "/")+1:])})
+	if err != nil {
+		return "", fmt.Errorf("reading instance profile %s: %w", arn, err)
+	}
+	for _, role := range prof.InstanceProfile.Roles {
+		if aws.ToString(role.RoleName) == r.t.CredentialRole {
+			return "", nil
+		}
+	}
+	return fmt.Sprintf("credentials of role %s were used, but instance %s no longer has it (its profile %s holds another role)", r.t.CredentialRole, r.t.InstanceID, arn), nil
+}

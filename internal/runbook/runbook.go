@@ -97,6 +97,9 @@ type Outcome struct {
 	IsolatedAt time.Time
 	// Stopped is the gate's error: nothing was changed.
 	Stopped error
+	// Mismatch says why an exfiltration finding's role is not the
+	// instance's: nothing was changed.
+	Mismatch string
 }
 
 // Runbook runs containments in one account and Region. It is safe for
@@ -185,6 +188,19 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	if inst.State == "terminated" || inst.State == "shutting-down" {
 		return Outcome{Steps: r.allSteps(step(report.StepCapture, report.NotApplicable, nil, "instance is %s: nothing left to contain", inst.State),
 			report.NotApplicable, "instance is "+inst.State)}
+	}
+	if t.CredentialRole != "" {
+		// An exfiltration finding names the role whose credentials were
+		// used: contain only an instance that still has it.
+		why, err := r.credentialRoleMismatch(ctx)
+		switch {
+		case err != nil:
+			return Outcome{IsolationFailed: true, Tags: inst.Tags, Steps: r.allSteps(failed(report.StepCapture,
+				"could not read the instance's role to check the finding's; nothing was changed", err, nil), report.Skipped, "not attempted: the role could not be checked")}
+		case why != "":
+			return Outcome{Mismatch: why, Tags: inst.Tags, Steps: r.allSteps(step(report.StepCapture, report.Skipped, nil, "not captured: %s", why),
+				report.Skipped, "nothing changed: "+why)}
+		}
 	}
 	if t.Gate != nil {
 		if err := t.Gate(ctx); err != nil {
