@@ -243,3 +243,23 @@ func TestVerifyLeavesAReleasedInstanceAlone(t *testing.T) {
 		t.Errorf("released eth1 moved to %v", got)
 	}
 }
+
+// An instance tagged exempt since its containment is never repaired.
+func TestVerifyLeavesAnExemptInstanceAlone(t *testing.T) {
+	e := containedWithHardCut(t)
+	tagInstance(t, e, e.d.Victim, contract.TagExempt, "true")
+	must[*ec2.ModifyNetworkInterfaceAttributeOutput](t)(e.api.EC2.ModifyNetworkInterfaceAttribute(context.Background(), &ec2.ModifyNetworkInterfaceAttributeInput{
+		NetworkInterfaceId: aws.String(e.d.VictimENIs[1]), Groups: []string{e.d.AppGroup}}))
+	e.w.ResetCalls()
+	rb := e.runbook()
+	if _, _, err := rb.Verify(context.Background(), runbook.VerifyTarget{InstanceID: e.d.Victim, AccountID: account, Region: region, Recorded: true},
+		rb.ReadIsolation(context.Background())); err == nil || !strings.Contains(err.Error(), contract.TagExempt) {
+		t.Fatalf("verify of an exempt instance: %v, want refused", err)
+	}
+	if out := e.contain(); !out.Exempt {
+		t.Errorf("an event for the exempt instance: %+v, want exempt", out.Steps[0])
+	}
+	if w := mutatingOps(e.w.Calls()); len(w) > 0 {
+		t.Errorf("an exempt instance was changed: %v", w)
+	}
+}
