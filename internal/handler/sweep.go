@@ -186,7 +186,7 @@ func (s *sweeper) account(ctx context.Context, account, region, token string) (s
 
 func (s *sweeper) verify(ctx context.Context, rb *runbook.Runbook, iso *runbook.Isolation, account, region string, inst *ec2types.Instance) {
 	id := aws.ToString(inst.InstanceId)
-	v, tags, err := rb.Verify(ctx, runbook.VerifyTarget{InstanceID: id, AccountID: account, Region: region, Instance: inst, Recorded: true}, iso)
+	v, tags, err := rb.Verify(ctx, runbook.VerifyTarget{InstanceID: id, AccountID: account, Region: region, Recorded: true}, iso)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {

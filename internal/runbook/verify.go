@@ -150,9 +150,6 @@ func (rb *Runbook) startVerifyReads(ctx context.Context, id string, iso *Isolati
 // VerifyTarget is one contained instance to verify.
 type VerifyTarget struct {
 	InstanceID, AccountID, Region string
-	// Instance is the instance as a listing already described it (the
-	// sweep); nil to describe it.
-	Instance *ec2types.Instance
 	// Recorded adds the checks of what the evidence record names: the
 	// network ACL entries, the Auto Scaling group and the target groups.
 	Recorded bool
@@ -164,15 +161,12 @@ type VerifyTarget struct {
 // no blast-radius token (nothing new is contained). iso may be shared by
 // every verification of one invocation.
 func (rb *Runbook) Verify(ctx context.Context, t VerifyTarget, iso *Isolation) (Verification, map[string]string, error) {
+	// Described again even when a listing named it: a release since must
+	// be seen before anything is repaired.
 	reads := rb.startVerifyReads(ctx, t.InstanceID, iso)
-	var inst *instance
-	if t.Instance != nil {
-		inst = newInstance(*t.Instance)
-	} else {
-		var err error
-		if inst, err = describeInstance(ctx, rb.api.EC2, t.InstanceID); err != nil {
-			return Verification{}, nil, err
-		}
+	inst, err := describeInstance(ctx, rb.api.EC2, t.InstanceID)
+	if err != nil {
+		return Verification{}, nil, err
 	}
 	if inst.Tags[contract.TagExempt] == "true" {
 		return Verification{}, inst.Tags, fmt.Errorf("%s carries %s=true: not verified, nothing changed", t.InstanceID, contract.TagExempt)
