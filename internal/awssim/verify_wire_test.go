@@ -21,8 +21,9 @@ import (
 
 // TestVerifyRepairsDriftOverTheWire contains the demo victim through real SDK
 // clients and the simulator, changes the containment behind Firebreak's back,
-// and verifies over the wire: each drift is found, named and repaired, and a
-// second verification finds nothing.
+// and verifies over the wire: each drift is found, named and repaired by the
+// re-publication (the cheap checks' drift) and by the sweep, and a second
+// verification finds nothing.
 func TestVerifyRepairsDriftOverTheWire(t *testing.T) {
 	isolation := func(t *testing.T, w *awsfake.World, vpc string) string {
 		out, err := w.Clients().EC2.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
@@ -47,39 +48,41 @@ func TestVerifyRepairsDriftOverTheWire(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, check string
-		drift       func(t *testing.T, w *awsfake.World, d awsfake.Demo) error
+		// redelivery: the re-publication's cheap checks find it too.
+		redelivery bool
+		drift      func(t *testing.T, w *awsfake.World, d awsfake.Demo) error
 	}{
-		{"ingress v4", report.CheckIsolationGroup, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"ingress v4", report.CheckIsolationGroup, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.AuthorizeSecurityGroupIngress(context.Background(), &ec2.AuthorizeSecurityGroupIngressInput{
 				GroupId: aws.String(isolation(t, w, d.VPC)), IpPermissions: []ec2types.IpPermission{rule("tcp", "0.0.0.0/0", "")}})
 			return err
 		}},
-		{"ingress v6", report.CheckIsolationGroup, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"ingress v6", report.CheckIsolationGroup, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.AuthorizeSecurityGroupIngress(context.Background(), &ec2.AuthorizeSecurityGroupIngressInput{
 				GroupId: aws.String(isolation(t, w, d.VPC)), IpPermissions: []ec2types.IpPermission{rule("tcp", "", "::/0")}})
 			return err
 		}},
-		{"egress v4", report.CheckIsolationGroup, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"egress v4", report.CheckIsolationGroup, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.AuthorizeSecurityGroupEgress(context.Background(), &ec2.AuthorizeSecurityGroupEgressInput{
 				GroupId: aws.String(isolation(t, w, d.VPC)), IpPermissions: []ec2types.IpPermission{rule("-1", "0.0.0.0/0", "")}})
 			return err
 		}},
-		{"egress v6", report.CheckIsolationGroup, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"egress v6", report.CheckIsolationGroup, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.AuthorizeSecurityGroupEgress(context.Background(), &ec2.AuthorizeSecurityGroupEgressInput{
 				GroupId: aws.String(isolation(t, w, d.VPC)), IpPermissions: []ec2types.IpPermission{rule("-1", "", "::/0")}})
 			return err
 		}},
-		{"interface given back its group", report.CheckInterfaces, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"interface given back its group", report.CheckInterfaces, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.ModifyNetworkInterfaceAttribute(context.Background(), &ec2.ModifyNetworkInterfaceAttributeInput{
 				NetworkInterfaceId: aws.String(d.VictimENIs[0]), Groups: []string{d.WebGroup}})
 			return err
 		}},
-		{"termination protection off", report.CheckTermination, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"termination protection off", report.CheckTermination, true, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			_, err := w.Clients().EC2.ModifyInstanceAttribute(context.Background(), &ec2.ModifyInstanceAttributeInput{
 				InstanceId: aws.String(d.Victim), DisableApiTermination: &ec2types.AttributeBooleanValue{Value: aws.Bool(false)}})
 			return err
 		}},
-		{"ACL entry deleted", report.CheckNetworkACL, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"ACL entry deleted", report.CheckNetworkACL, false, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			for _, en := range w.NetworkACL(d.NetworkACL).Entries {
 				if aws.ToString(en.CidrBlock) == d.VictimPrimaryIP+"/32" && !aws.ToBool(en.Egress) {
 					_, err := w.Clients().EC2.DeleteNetworkAclEntry(context.Background(), &ec2.DeleteNetworkAclEntryInput{
@@ -90,7 +93,7 @@ func TestVerifyRepairsDriftOverTheWire(t *testing.T) {
 			t.Fatal("no deny entry to delete")
 			return nil
 		}},
-		{"registered again with the target group", report.CheckLoadBalancers, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
+		{"registered again with the target group", report.CheckLoadBalancers, false, func(t *testing.T, w *awsfake.World, d awsfake.Demo) error {
 			w.Advance(10 * time.Minute)
 			w.RegisterTargets(d.TargetGroup, elbv2types.TargetDescription{Id: aws.String(d.Victim)})
 			return nil
@@ -118,6 +121,17 @@ func TestVerifyRepairsDriftOverTheWire(t *testing.T) {
 					t.Fatal(err)
 				}
 				return v
+			}
+			if tc.redelivery {
+				// The re-publication of the finding, over the wire too,
+				// before the sweep: it finds and repairs it itself.
+				out := rb().Run(ctx, runbook.Target{InstanceID: d.Victim, AccountID: account, Region: "us-east-1", CaseID: "case-1", FindingID: "f-1", Reason: "test"})
+				if out.Verification == nil || !out.Verification.Drifted() || out.Verification.Failed {
+					t.Fatalf("re-publication over the wire: %+v", out.Verification)
+				}
+				if err := tc.drift(t, w, d); err != nil {
+					t.Fatal(err)
+				}
 			}
 			v := verify()
 			var found report.Step
