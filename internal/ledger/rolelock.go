@@ -77,6 +77,23 @@ func (l *RoleLock) Add(ctx context.Context, account, role, arn string, apply App
 	return l.converge(ctx, account, role, arn, true, apply)
 }
 
+// Rewrite writes the role's wanted set again with arn in it, even when the
+// lock's record says it is written: IAM was changed behind the lock's back
+// (a verification found the deny gone).
+func (l *RoleLock) Rewrite(ctx context.Context, account, role, arn string, apply Apply) (Commit, error) {
+	k := key(pk(kindRolePolicy, account, role), "lock")
+	var c Commit
+	_, err := l.t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(l.t.name), Key: k,
+		UpdateExpression: aws.String("ADD #want :a REMOVE #written"), ExpressionAttributeNames: map[string]string{"#want": attrWant, "#written": attrWritten},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":a": &ddbtypes.AttributeValueMemberSS{Value: []string{arn}}}})
+	if err != nil {
+		return c, wrap("recording the wanted deny of "+arn+" on role "+role, err)
+	}
+	// With the written set cleared, the next holder (this call or another)
+	// writes the whole wanted set again.
+	return l.converge(ctx, account, role, arn, true, apply)
+}
+
 // Remove makes sure the role's policies no longer deny arn.
 func (l *RoleLock) Remove(ctx context.Context, account, role, arn string, apply Apply) (Commit, error) {
 	return l.converge(ctx, account, role, arn, false, apply)

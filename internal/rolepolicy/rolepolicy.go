@@ -211,6 +211,22 @@ func nextN(shards []*shard) int {
 	return n
 }
 
+// Denies reports whether the role's deny policies, as IAM holds them now,
+// name the instance ARN.
+func (w Writer) Denies(ctx context.Context, role, arn string) (bool, error) {
+	var res Result
+	shards, _, err := w.read(ctx, role, &res)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range shards {
+		if slices.Contains(s.arns, arn) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // read lists the role's attached policies and reads Firebreak's.
 func (w Writer) read(ctx context.Context, role string, res *Result) ([]*shard, int, error) {
 	prefix := PolicyARNPrefix(w.Partition, w.Account, role)

@@ -3,6 +3,7 @@ package runbook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,10 +17,14 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
+	"github.com/firebreak-ir/firebreak/internal/ledger"
 	"github.com/firebreak-ir/firebreak/internal/report"
+	"github.com/firebreak-ir/firebreak/internal/rolepolicy"
 )
 
 // Verification is what a verification of a contained instance found and did.
@@ -194,7 +199,9 @@ func (r *run) verify(ctx context.Context, reads verifyReads, recorded bool) Veri
 	naclF := async(func() (naclCheck, error) { return naclCheck{step: skipped(report.CheckNetworkACL)}, nil })
 	asgF := async(func() (report.Step, error) { return skipped(report.CheckAutoScaling), nil })
 	lbF := async(func() (report.Step, error) { return skipped(report.CheckLoadBalancers), nil })
-	if recorded || r.suspect(groups, reads.termination) {
+	deep := recorded || r.suspect(groups, reads.termination) || r.credentialsSuspect()
+	credentials := async(func() (report.Step, error) { return r.checkCredentials(ctx, deep), nil })
+	if deep {
 		naclF = async(func() (naclCheck, error) { return r.checkNACL(ctx), nil })
 		asgF = async(func() (report.Step, error) { return r.checkAutoScaling(ctx), nil })
 		lbF = async(func() (report.Step, error) {
@@ -205,7 +212,7 @@ func (r *run) verify(ctx context.Context, reads verifyReads, recorded bool) Veri
 	var v Verification
 	n, _ := naclF.wait()
 	v.NACLEntries = n.added
-	v.Checks = []report.Step{must(interfaces), must(rules), n.step, must(asgF), must(lbF), must(termination), r.checkCredentials(ctx)}
+	v.Checks = []report.Step{must(interfaces), must(rules), n.step, must(asgF), must(lbF), must(termination), must(credentials)}
 	for _, s := range v.Checks {
 		v.Drift = append(v.Drift, s.Drift...)
 		v.Failed = v.Failed || s.Status == report.Failed
@@ -334,13 +341,107 @@ func (r *run) checkTermination(ctx context.Context, read *future[bool]) report.S
 	return drifted(report.CheckTermination, []string{"termination protection turned off"}, err, []string{"enable termination protection"})
 }
 
-// checkCredentials is the seam for the credentials step. Whether the step
-// cut this instance (or refused: an exempt or protected role) is in the
-// containment's reports, which a verification does not read yet; repairing
-// without it could undo a refusal, so nothing is checked or changed.
-func (r *run) checkCredentials(context.Context) report.Step {
-	return step(report.CheckCredentials, report.Skipped, nil,
-		"not verified yet: the deny on the role and the removed profile are not checked (the containment's credentials record is not read)")
+// credentialsSuspect tells from the description alone that the credentials
+// drifted: a profile is associated, or the metadata endpoint is on.
+func (r *run) credentialsSuspect() bool {
+	mo := r.inst.raw.MetadataOptions
+	return r.inst.raw.IamInstanceProfile != nil || mo != nil && mo.HttpEndpoint == ec2types.InstanceMetadataEndpointStateEnabled
+}
+
+// checkCredentials: the profile still removed and the metadata endpoint off
+// (both in the description, so free), and, when deep (the sweep, or any
+// drift), the role's deny still naming the instance. The recorded profile
+// says which role; a role the containment refused (Firebreak's own, the CDK
+// bootstrap's, one tagged exempt) stays untouched.
+func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
+	name := report.CheckCredentials
+	if !deep {
+		return step(name, report.Skipped, nil, "profile removed and metadata endpoint off (read with the description); the deny on the role is checked by the scheduled sweep, and on any re-delivery that finds drift")
+	}
+	rec, err := r.readRecord(ctx)
+	if err != nil {
+		return failed(name, "the evidence record could not be read to tell the instance's role", err, nil)
+	}
+	p := rec.Instance.IamInstanceProfile
+	if p == nil {
+		p = r.inst.raw.IamInstanceProfile
+	}
+	if p == nil || aws.ToString(p.Arn) == "" {
+		return step(name, report.NotApplicable, nil, "the instance had no instance profile: no credentials to keep cut")
+	}
+	profileARN := aws.ToString(p.Arn)
+	prof, err := r.api.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(profileARN[strings.LastIndex(profileARN, "/")+1:])})
+	if err != nil {
+		return failed(name, "the recorded instance profile could not be read", err, nil)
+	}
+	if len(prof.InstanceProfile.Roles) == 0 {
+		return step(name, report.NotApplicable, nil, "instance profile %s holds no role", profileARN)
+	}
+	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
+	tags, err := r.api.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(role)})
+	if err != nil {
+		return failed(name, "the tags of role "+role+" could not be read", err, nil)
+	}
+	exempt := slices.ContainsFunc(tags.Tags, func(t iamtypes.Tag) bool {
+		return aws.ToString(t.Key) == contract.TagExempt && aws.ToString(t.Value) == "true"
+	})
+	if why := protectedRole(role, exempt); why != "" {
+		return step(name, report.Skipped, nil, "role %s %s: its credentials were not contained, nothing checked", role, why)
+	}
+	arn := rolepolicy.InstanceARN(partitionOf(r.t.Region), r.t.Region, r.t.AccountID, r.inst.ID)
+	wr := rolepolicy.Writer{IAM: r.api.IAM, Account: r.t.AccountID, Partition: partitionOf(r.t.Region)}
+	var found, actions []string
+	var errs []error
+	denied, err := wr.Denies(ctx, role, arn)
+	switch {
+	case err != nil:
+		errs = append(errs, fmt.Errorf("reading the deny policies of role %s: %w", role, err))
+	case !denied && r.opt.RoleLockTable != "":
+		found, actions = append(found, "the deny on role "+role+" no longer names this instance"), append(actions, "deny this instance's sessions of "+role+" again")
+		_, err := ledger.NewRoleLock(r.api.DynamoDB, r.opt.RoleLockTable).Rewrite(ctx, r.t.AccountID, role, arn,
+			func(ctx context.Context, want []string) ([]string, error) {
+				res, err := wr.Set(ctx, role, want)
+				return res.Written, err
+			})
+		errs = append(errs, wrapErr("denying again", err))
+	}
+	if cur := r.inst.raw.IamInstanceProfile; cur != nil {
+		found, actions = append(found, "instance profile "+aws.ToString(cur.Arn)+" associated again"), append(actions, "remove the profile association")
+		errs = append(errs, wrapErr("removing the profile association", r.disassociateLive(ctx)))
+	}
+	if mo := r.inst.raw.MetadataOptions; mo != nil && mo.HttpEndpoint == ec2types.InstanceMetadataEndpointStateEnabled {
+		found, actions = append(found, "metadata endpoint enabled"), append(actions, "disable the metadata endpoint")
+		_, err := r.api.EC2.ModifyInstanceMetadataOptions(ctx, &ec2.ModifyInstanceMetadataOptionsInput{InstanceId: aws.String(r.inst.ID),
+			HttpEndpoint: ec2types.InstanceMetadataEndpointStateDisabled})
+		errs = append(errs, wrapErr("disabling the metadata endpoint", err))
+	}
+	err = errors.Join(errs...)
+	if len(found) == 0 {
+		if err != nil {
+			return failed(name, "the credentials could not be verified", err, nil)
+		}
+		return step(name, report.Done, nil, "role %s denies this instance's sessions, profile removed, metadata endpoint off", role)
+	}
+	return drifted(name, found, err, actions)
+}
+
+// disassociateLive removes whatever profile association the instance has now.
+func (r *run) disassociateLive(ctx context.Context) error {
+	out, err := r.api.EC2.DescribeIamInstanceProfileAssociations(ctx, &ec2.DescribeIamInstanceProfileAssociationsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: []string{r.inst.ID}}}})
+	if err != nil {
+		return err
+	}
+	for _, a := range out.IamInstanceProfileAssociations {
+		if a.State != ec2types.IamInstanceProfileAssociationStateAssociated {
+			continue
+		}
+		if _, err := r.api.EC2.DisassociateIamInstanceProfile(ctx, &ec2.DisassociateIamInstanceProfileInput{AssociationId: a.AssociationId}); err != nil &&
+			!hasCode(err, "InvalidAssociationID.NotFound") {
+			return err
+		}
+	}
+	return nil
 }
 
 // readRecord reads the evidence record the instance's tags name.

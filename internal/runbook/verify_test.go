@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
@@ -97,6 +98,22 @@ var driftCases = []driftCase{
 		e.w.Advance(10 * 60e9) // past the deregistration delay
 		e.w.RegisterTargets(e.d.TargetGroup, target(e.d.Victim, 0))
 	}},
+	{name: "the instance profile associated again", check: report.CheckCredentials, redelivery: true, drift: func(t *testing.T, e *env) {
+		must[*ec2.AssociateIamInstanceProfileOutput](t)(e.api.EC2.AssociateIamInstanceProfile(context.Background(), &ec2.AssociateIamInstanceProfileInput{
+			InstanceId: aws.String(e.d.Victim), IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(e.d.InstanceProfileARN)}}))
+	}},
+	{name: "the metadata endpoint turned on", check: report.CheckCredentials, redelivery: true, drift: func(t *testing.T, e *env) {
+		must[*ec2.ModifyInstanceMetadataOptionsOutput](t)(e.api.EC2.ModifyInstanceMetadataOptions(context.Background(), &ec2.ModifyInstanceMetadataOptionsInput{
+			InstanceId: aws.String(e.d.Victim), HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled}))
+	}},
+	{name: "the deny policy detached from the role", check: report.CheckCredentials, drift: func(t *testing.T, e *env) {
+		for _, p := range e.w.AttachedPolicies(e.d.Role) {
+			if strings.Contains(p, "/firebreak/") {
+				must[*iam.DetachRolePolicyOutput](t)(e.api.IAM.DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{
+					RoleName: aws.String(e.d.Role), PolicyArn: aws.String(p)}))
+			}
+		}
+	}},
 	{name: "the instance attached to its Auto Scaling group again", check: report.CheckAutoScaling,
 		// Attaching registers the instance with the group's target groups too.
 		also: []string{report.CheckLoadBalancers}, drift: func(t *testing.T, e *env) {
@@ -176,8 +193,8 @@ func TestVerifyFindsAndRepairsDrift(t *testing.T) {
 						t.Errorf("check %s also reports %+v", other.Name, other)
 					}
 				}
-				if findCheck(v, report.CheckCredentials).Status != report.Skipped {
-					t.Errorf("credentials check %+v, want skipped: not verified yet", findCheck(v, report.CheckCredentials))
+				if c := findCheck(v, report.CheckCredentials); tc.check != report.CheckCredentials && (c.Status != report.Done || len(c.Drift) > 0) {
+					t.Errorf("credentials check %+v, want done without drift: the credentials did not drift", c)
 				}
 
 				e.w.ResetCalls()
