@@ -342,11 +342,10 @@ func (r *run) checkTermination(ctx context.Context, read *future[bool]) report.S
 }
 
 // credentialsSuspect tells from the description alone that the credentials
-// drifted: a profile is associated, or the metadata endpoint is on.
-func (r *run) credentialsSuspect() bool {
-	mo := r.inst.raw.MetadataOptions
-	return r.inst.raw.IamInstanceProfile != nil || mo != nil && mo.HttpEndpoint == ec2types.InstanceMetadataEndpointStateEnabled
-}
+// drifted: a profile is associated again. (An endpoint that is on may be an
+// instance that never had a profile, whose endpoint Firebreak leaves alone:
+// the sweep tells them apart with the record.)
+func (r *run) credentialsSuspect() bool { return r.inst.raw.IamInstanceProfile != nil }
 
 // checkCredentials: the profile still removed and the metadata endpoint off
 // (both in the description, so free), and, when deep (the sweep, or any
@@ -356,7 +355,7 @@ func (r *run) credentialsSuspect() bool {
 func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
 	name := report.CheckCredentials
 	if !deep {
-		return step(name, report.Skipped, nil, "profile removed and metadata endpoint off (read with the description); the deny on the role is checked by the scheduled sweep, and on any re-delivery that finds drift")
+		return step(name, report.Skipped, nil, "no profile associated (read with the description); the metadata endpoint and the deny on the role are checked by the scheduled sweep, and on any re-delivery that finds drift")
 	}
 	rec, err := r.readRecord(ctx)
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
@@ -102,7 +102,7 @@ var driftCases = []driftCase{
 		must[*ec2.AssociateIamInstanceProfileOutput](t)(e.api.EC2.AssociateIamInstanceProfile(context.Background(), &ec2.AssociateIamInstanceProfileInput{
 			InstanceId: aws.String(e.d.Victim), IamInstanceProfile: &ec2types.IamInstanceProfileSpecification{Arn: aws.String(e.d.InstanceProfileARN)}}))
 	}},
-	{name: "the metadata endpoint turned on", check: report.CheckCredentials, redelivery: true, drift: func(t *testing.T, e *env) {
+	{name: "the metadata endpoint turned on", check: report.CheckCredentials, drift: func(t *testing.T, e *env) {
 		must[*ec2.ModifyInstanceMetadataOptionsOutput](t)(e.api.EC2.ModifyInstanceMetadataOptions(context.Background(), &ec2.ModifyInstanceMetadataOptionsInput{
 			InstanceId: aws.String(e.d.Victim), HttpEndpoint: ec2types.InstanceMetadataEndpointStateEnabled}))
 	}},
