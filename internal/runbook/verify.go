@@ -377,6 +377,10 @@ func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
 		return step(name, report.NotApplicable, nil, "instance profile %s holds no role", profileARN)
 	}
 	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
+	arn := rolepolicy.InstanceARN(partitionOf(r.t.Region), r.t.Region, r.t.AccountID, r.inst.ID)
+	wr := rolepolicy.Writer{IAM: r.api.IAM, Account: r.t.AccountID, Partition: partitionOf(r.t.Region)}
+	// The deny is read beside the role's tags: both need only the role.
+	deny := async(func() (bool, error) { return wr.Denies(ctx, role, arn) })
 	tags, err := r.api.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(role)})
 	if err != nil {
 		return failed(name, "the tags of role "+role+" could not be read", err, nil)
@@ -387,11 +391,9 @@ func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
 	if why := protectedRole(role, exempt); why != "" {
 		return step(name, report.Skipped, nil, "role %s %s: its credentials were not contained, nothing checked", role, why)
 	}
-	arn := rolepolicy.InstanceARN(partitionOf(r.t.Region), r.t.Region, r.t.AccountID, r.inst.ID)
-	wr := rolepolicy.Writer{IAM: r.api.IAM, Account: r.t.AccountID, Partition: partitionOf(r.t.Region)}
 	var found, actions []string
 	var errs []error
-	denied, err := wr.Denies(ctx, role, arn)
+	denied, err := deny.wait()
 	switch {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("reading the deny policies of role %s: %w", role, err))
