@@ -211,20 +211,19 @@ func nextN(shards []*shard) int {
 	return n
 }
 
-// Denies reports whether the role's deny policies, as IAM holds them now,
-// name the instance ARN.
-func (w Writer) Denies(ctx context.Context, role, arn string) (bool, error) {
+// Denied is the instance ARNs the role's deny policies name, as IAM holds
+// them now.
+func (w Writer) Denied(ctx context.Context, role string) ([]string, error) {
 	var res Result
 	shards, _, err := w.read(ctx, role, &res)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var out []string
 	for _, s := range shards {
-		if slices.Contains(s.arns, arn) {
-			return true, nil
-		}
+		out = append(out, s.arns...)
 	}
-	return false, nil
+	return out, nil
 }
 
 // read lists the role's attached policies and reads Firebreak's.

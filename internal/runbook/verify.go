@@ -52,6 +52,17 @@ type Isolation struct {
 	// of its instances find the rule.
 	mu      sync.Mutex
 	repairs map[string]*future[struct{}]
+	// roles are the instance roles' state, read once per invocation however
+	// many of a sweep's instances share one (a cache that ends with the
+	// invocation, so it never hides drift for longer).
+	roles map[string]*future[roleState]
+}
+
+// roleState is what the credentials check needs of an instance profile's role.
+type roleState struct {
+	role   string
+	exempt bool
+	denied []string // the instance ARNs its deny policies name now
 }
 
 type sharedGroups struct {
@@ -62,7 +73,7 @@ type sharedGroups struct {
 
 // ReadIsolation starts reading the isolation groups of the Region.
 func (rb *Runbook) ReadIsolation(ctx context.Context) *Isolation {
-	return &Isolation{repairs: map[string]*future[struct{}]{}, read: async(func() (map[string]sharedGroups, error) {
+	return &Isolation{repairs: map[string]*future[struct{}]{}, roles: map[string]*future[roleState]{}, read: async(func() (map[string]sharedGroups, error) {
 		in := &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{
 			{Name: aws.String("tag:" + contract.TagManaged), Values: []string{"true"}},
 			{Name: aws.String("tag:" + contract.TagRole), Values: []string{contract.RoleIsolation, contract.RoleAllTraffic}},
@@ -200,7 +211,7 @@ func (r *run) verify(ctx context.Context, reads verifyReads, recorded bool) Veri
 	asgF := async(func() (report.Step, error) { return skipped(report.CheckAutoScaling), nil })
 	lbF := async(func() (report.Step, error) { return skipped(report.CheckLoadBalancers), nil })
 	deep := recorded || r.suspect(groups, reads.termination) || r.credentialsSuspect()
-	credentials := async(func() (report.Step, error) { return r.checkCredentials(ctx, deep), nil })
+	credentials := async(func() (report.Step, error) { return r.checkCredentials(ctx, deep, reads.iso), nil })
 	if deep {
 		naclF = async(func() (naclCheck, error) { return r.checkNACL(ctx), nil })
 		asgF = async(func() (report.Step, error) { return r.checkAutoScaling(ctx), nil })
@@ -352,7 +363,7 @@ func (r *run) credentialsSuspect() bool { return r.inst.raw.IamInstanceProfile !
 // drift), the role's deny still naming the instance. The recorded profile
 // says which role; a role the containment refused (Firebreak's own, the CDK
 // bootstrap's, one tagged exempt) stays untouched.
-func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
+func (r *run) checkCredentials(ctx context.Context, deep bool, iso *Isolation) report.Step {
 	name := report.CheckCredentials
 	if !deep {
 		return step(name, report.Skipped, nil, "no profile associated (read with the description); the metadata endpoint and the deny on the role are checked by the scheduled sweep, and on any re-delivery that finds drift")
@@ -369,34 +380,23 @@ func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
 		return step(name, report.NotApplicable, nil, "the instance had no instance profile: no credentials to keep cut")
 	}
 	profileARN := aws.ToString(p.Arn)
-	prof, err := r.api.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(profileARN[strings.LastIndex(profileARN, "/")+1:])})
+	wr := rolepolicy.Writer{IAM: r.api.IAM, Account: r.t.AccountID, Partition: partitionOf(r.t.Region)}
+	st, err := iso.role(profileARN, func() (roleState, error) { return r.readRole(ctx, profileARN, wr) })
 	if err != nil {
-		return failed(name, "the recorded instance profile could not be read", err, nil)
+		return failed(name, "the role of instance profile "+profileARN+" could not be read", err, nil)
 	}
-	if len(prof.InstanceProfile.Roles) == 0 {
+	if st.role == "" {
 		return step(name, report.NotApplicable, nil, "instance profile %s holds no role", profileARN)
 	}
-	role := aws.ToString(prof.InstanceProfile.Roles[0].RoleName)
-	arn := rolepolicy.InstanceARN(partitionOf(r.t.Region), r.t.Region, r.t.AccountID, r.inst.ID)
-	wr := rolepolicy.Writer{IAM: r.api.IAM, Account: r.t.AccountID, Partition: partitionOf(r.t.Region)}
-	// The deny is read beside the role's tags: both need only the role.
-	deny := async(func() (bool, error) { return wr.Denies(ctx, role, arn) })
-	tags, err := r.api.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(role)})
-	if err != nil {
-		return failed(name, "the tags of role "+role+" could not be read", err, nil)
-	}
-	exempt := slices.ContainsFunc(tags.Tags, func(t iamtypes.Tag) bool {
-		return aws.ToString(t.Key) == contract.TagExempt && aws.ToString(t.Value) == "true"
-	})
-	if why := protectedRole(role, exempt); why != "" {
+	role := st.role
+	if why := protectedRole(role, st.exempt); why != "" {
 		return step(name, report.Skipped, nil, "role %s %s: its credentials were not contained, nothing checked", role, why)
 	}
+	arn := rolepolicy.InstanceARN(partitionOf(r.t.Region), r.t.Region, r.t.AccountID, r.inst.ID)
+	denied := slices.Contains(st.denied, arn)
 	var found, actions []string
 	var errs []error
-	denied, err := deny.wait()
 	switch {
-	case err != nil:
-		errs = append(errs, fmt.Errorf("reading the deny policies of role %s: %w", role, err))
 	case !denied && r.opt.RoleLockTable != "":
 		found, actions = append(found, "the deny on role "+role+" no longer names this instance"), append(actions, "deny this instance's sessions of "+role+" again")
 		_, err := ledger.NewRoleLock(r.api.DynamoDB, r.opt.RoleLockTable).Rewrite(ctx, r.t.AccountID, role, arn,
@@ -424,6 +424,40 @@ func (r *run) checkCredentials(ctx context.Context, deep bool) report.Step {
 		return step(name, report.Done, nil, "role %s denies this instance's sessions, profile removed, metadata endpoint off", role)
 	}
 	return drifted(name, found, err, actions)
+}
+
+// role reads a profile's role state once per invocation.
+func (iso *Isolation) role(profileARN string, read func() (roleState, error)) (roleState, error) {
+	iso.mu.Lock()
+	f, ok := iso.roles[profileARN]
+	if !ok {
+		f = async(read)
+		iso.roles[profileARN] = f
+	}
+	iso.mu.Unlock()
+	return f.wait()
+}
+
+// readRole reads the profile's role, its tags and, beside them, the ARNs
+// its deny policies name.
+func (r *run) readRole(ctx context.Context, profileARN string, wr rolepolicy.Writer) (roleState, error) {
+	prof, err := r.api.IAM.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: aws.String(profileARN[strings.LastIndex(profileARN, "/")+1:])})
+	if err != nil || len(prof.InstanceProfile.Roles) == 0 {
+		return roleState{}, err
+	}
+	st := roleState{role: aws.ToString(prof.InstanceProfile.Roles[0].RoleName)}
+	denied := async(func() ([]string, error) { return wr.Denied(ctx, st.role) })
+	tags, err := r.api.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(st.role)})
+	if err != nil {
+		return roleState{}, fmt.Errorf("reading the tags of role %s: %w", st.role, err)
+	}
+	st.exempt = slices.ContainsFunc(tags.Tags, func(t iamtypes.Tag) bool {
+		return aws.ToString(t.Key) == contract.TagExempt && aws.ToString(t.Value) == "true"
+	})
+	if st.denied, err = denied.wait(); err != nil {
+		return roleState{}, fmt.Errorf("reading the deny policies of role %s: %w", st.role, err)
+	}
+	return st, nil
 }
 
 // disassociateLive removes whatever profile association the instance has now.

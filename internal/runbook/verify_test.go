@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/firebreak-ir/firebreak/internal/contract"
+	"github.com/firebreak-ir/firebreak/internal/awsfake"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
@@ -278,5 +279,43 @@ func TestVerifyLeavesAnExemptInstanceAlone(t *testing.T) {
 	}
 	if w := mutatingOps(e.w.Calls()); len(w) > 0 {
 		t.Errorf("an exempt instance was changed: %v", w)
+	}
+}
+
+// A sweep's instances that share a role read it once per invocation; a
+// detached deny is found for each of them and written back.
+func TestSweepReadsASharedRoleOnce(t *testing.T) {
+	e := newEnv(t)
+	wantSteps(t, e.contain(), nil)
+	second := e.runbook().Run(context.Background(), e.target(e.d.Bystander))
+	if s := stepOf(t, second, report.StepCredentials); s.Status != report.Done {
+		t.Fatalf("second containment's credentials: %+v", s)
+	}
+	for _, p := range e.w.AttachedPolicies(e.d.Role) {
+		if strings.Contains(p, "/firebreak/") {
+			must[*iam.DetachRolePolicyOutput](t)(e.api.IAM.DetachRolePolicy(context.Background(), &iam.DetachRolePolicyInput{
+				RoleName: aws.String(e.d.Role), PolicyArn: aws.String(p)}))
+		}
+	}
+	e.w.ResetCalls()
+	rb := e.runbook()
+	iso := rb.ReadIsolation(context.Background())
+	for _, id := range []string{e.d.Victim, e.d.Bystander} {
+		v, _, err := rb.Verify(context.Background(), runbook.VerifyTarget{InstanceID: id, AccountID: account, Region: region, Recorded: true}, iso)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := findCheck(v, report.CheckCredentials); len(c.Drift) == 0 || c.Status != report.Done {
+			t.Errorf("%s: credentials check %+v, want drift found and repaired", id, c)
+		}
+	}
+	if n := e.w.Calls()["GetInstanceProfile"]; n != 1 {
+		t.Errorf("GetInstanceProfile called %d times for two instances of one role, want 1", n)
+	}
+	for _, id := range []string{e.d.Victim, e.d.Bystander} {
+		p := awsfake.Principal{Account: account, Role: e.d.Role, Session: id, SourceInstanceARN: "arn:aws:ec2:" + region + ":" + account + ":instance/" + id}
+		if e.w.Authorize(p, "s3:GetObject") == nil {
+			t.Errorf("%s's sessions not denied after the repair", id)
+		}
 	}
 }
