@@ -13,8 +13,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/awsfake"
+	"github.com/firebreak-ir/firebreak/internal/contract"
 	"github.com/firebreak-ir/firebreak/internal/report"
 	"github.com/firebreak-ir/firebreak/internal/runbook"
 )
