@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -518,8 +519,11 @@ func stop(cmd *exec.Cmd, exited <-chan struct{}) {
 	}
 }
 
-// freePorts reserves n distinct loopback ports by listening on port 0, then
-// releases them for the emulator to bind.
+// freePorts picks n distinct free loopback ports below Linux's default
+// ephemeral range (32768-60999). The emulator binds its runtime API only at
+// the first invocation, seconds after the choice; a port from the ephemeral
+// range could be handed meanwhile to any connection or listener on port 0
+// (the simulator's, the SDK's), one below it only to another such choice.
 func freePorts(n int) ([]string, error) {
 	var lns []net.Listener
 	defer func() {
@@ -528,10 +532,13 @@ func freePorts(n int) ([]string, error) {
 		}
 	}()
 	var addrs []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(addrs) < n; tries++ {
+		if tries == 1000 {
+			return nil, errors.New("choosing a free port: none free in 20000-32767")
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+mrand.IntN(12768)))
 		if err != nil {
-			return nil, fmt.Errorf("choosing a free port: %w", err)
+			continue // taken
 		}
 		lns = append(lns, ln)
 		addrs = append(addrs, ln.Addr().String())

@@ -522,20 +522,11 @@ func perOp(st awssim.Stats, prefix string, n int) string {
 // duplicate async delivery would) deliveries times in all, to a fresh set
 // of environments, and counts the AWS calls the re-deliveries cost.
 func RepeatStorm(ctx context.Context, o Options, victims, deliveries int) (Result, error) {
-	b, err := start(ctx, o, FleetSpec{Victims: victims})
+	b, err := startContained(ctx, o, victims, "the repeat storm")
 	if err != nil {
 		return Result{}, err
 	}
 	defer b.close()
-	first := b.lambda(o.Concurrency, awsclient.DefaultRetryMode)
-	_, states, err := b.containAll(ctx, first)
-	first.Close()
-	if err != nil {
-		return Result{}, err
-	}
-	if f := fraction(states); f != 1 {
-		return Result{}, fmt.Errorf("preparing the repeat storm: only %.3f of the victims were contained", f)
-	}
 	tmpl, err := b.fleet.Events()
 	if err != nil {
 		return Result{}, err
@@ -596,4 +587,24 @@ func RepeatStorm(ctx context.Context, o Options, victims, deliveries int) (Resul
 func isRead(op string) bool {
 	_, action, _ := strings.Cut(op, ":")
 	return strings.HasPrefix(action, "Describe") || strings.HasPrefix(action, "Get") || action == "Query"
+}
+
+// startContained starts a fleet of victims and contains every one of them,
+// as the scenarios about contained instances begin.
+func startContained(ctx context.Context, o Options, victims int, what string) (*bench, error) {
+	b, err := start(ctx, o, FleetSpec{Victims: victims})
+	if err != nil {
+		return nil, err
+	}
+	first := b.lambda(o.Concurrency, awsclient.DefaultRetryMode)
+	_, states, err := b.containAll(ctx, first)
+	first.Close()
+	if err == nil && fraction(states) != 1 {
+		err = fmt.Errorf("preparing %s: only %.3f of the victims were contained", what, fraction(states))
+	}
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
 }

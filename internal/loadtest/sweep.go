@@ -22,20 +22,11 @@ const maxSweeps = 50
 // invocation after invocation until no cursor is left. It reports the calls
 // per verified instance and whether every drifted instance was repaired.
 func Sweep(ctx context.Context, o Options, victims, drifted int, throttle float64) (Result, error) {
-	b, err := start(ctx, o, FleetSpec{Victims: victims})
+	b, err := startContained(ctx, o, victims, "the sweep")
 	if err != nil {
 		return Result{}, err
 	}
 	defer b.close()
-	first := b.lambda(o.Concurrency, awsclient.DefaultRetryMode)
-	_, states, err := b.containAll(ctx, first)
-	first.Close()
-	if err != nil {
-		return Result{}, err
-	}
-	if f := fraction(states); f != 1 {
-		return Result{}, fmt.Errorf("preparing the sweep: only %.3f of the victims were contained", f)
-	}
 	w := b.fleet.World
 	changed := map[string]bool{}
 	for i := range min(drifted, len(b.fleet.Victims)) {
@@ -57,7 +48,7 @@ func Sweep(ctx context.Context, o Options, victims, drifted int, throttle float6
 			return Result{}, fmt.Errorf("changing %s behind Firebreak's back: %w", v.InstanceID, err)
 		}
 	}
-	if broken := len(states) - int(fraction(b.fleet.Inspect())*float64(len(states))+0.5); broken != len(changed) {
+	if broken := len(b.fleet.Victims) - int(fraction(b.fleet.Inspect())*float64(len(b.fleet.Victims))+0.5); broken != len(changed) {
 		return Result{}, fmt.Errorf("preparing the sweep: %d victims no longer contained, want %d", broken, len(changed))
 	}
 
@@ -106,7 +97,7 @@ func Sweep(ctx context.Context, o Options, victims, drifted int, throttle float6
 	}
 	after := b.fleet.Inspect()
 	var r Result
-	r.add("sweep-verified", "%d of %d contained (%d invocations)", verified, len(states), invocations)
+	r.add("sweep-verified", "%d of %d contained (%d invocations)", verified, len(b.fleet.Victims), invocations)
 	r.add("sweep-calls-per-verified-instance", "%.3f (attempts %.3f per call, %.3f of requests throttled)", float64(calls)/float64(max(1, verified)),
 		attemptsPerCall(st), float64(st.Total().Throttled)/float64(max(1, st.Total().Attempts)))
 	r.add("sweep-drifted-repaired", "%d of %d (reported for an instance that had not drifted: %d)", len(repaired), len(changed), len(wrongly))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/firebreak-ir/firebreak/internal/awsapi"
@@ -139,6 +140,10 @@ type run struct {
 	now  time.Time
 	// reads are those of a verification, made beside the first DescribeInstances.
 	reads verifyReads
+	// record is the evidence record, read once for all the checks that need it.
+	recordOnce sync.Once
+	record     *Record
+	recordErr  error
 }
 
 // Run contains t.InstanceID. It never returns early on a step's failure: every

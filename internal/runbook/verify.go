@@ -481,6 +481,11 @@ func (r *run) disassociateLive(ctx context.Context) error {
 
 // readRecord reads the evidence record the instance's tags name.
 func (r *run) readRecord(ctx context.Context) (*Record, error) {
+	r.recordOnce.Do(func() { r.record, r.recordErr = r.fetchRecord(ctx) })
+	return r.record, r.recordErr
+}
+
+func (r *run) fetchRecord(ctx context.Context) (*Record, error) {
 	key := EvidenceKey(r.t.AccountID, r.t.Region, r.inst.ID, r.inst.Tags[contract.TagCaseID], "capture.json")
 	in := &s3.GetObjectInput{Bucket: aws.String(r.opt.EvidenceBucket), Key: aws.String(key)}
 	if v := r.inst.Tags[contract.TagEvidenceVersion]; v != "" {
