@@ -158,6 +158,9 @@ func writeReport(out io.Writer, r *report.Report) {
 	if r.Finding != nil {
 		fmt.Fprintf(out, "   finding:  %s (severity %g, role %q, count %d)\n", r.Finding.Type, r.Finding.Severity, r.Finding.ResourceRole, r.Finding.Count)
 	}
+	if x := r.Exfiltration; x != nil {
+		fmt.Fprintf(out, "   for a person (never run by Firebreak), revoking every session of role %s: %s\n", x.Role, x.Suggested)
+	}
 	width := 11
 	if r.Kind == report.KindRelease {
 		width = 16

@@ -391,9 +391,8 @@ func nextSteps(r *report.Report, status string) []string {
 			"To contain for real, send the contain function this manual request:",
 			"    "+containCommand(id, r, false))
 	case StatusContained:
-		out = append(out,
-			"Keep the instance for the investigation: do not terminate or reboot it (memory evidence would be lost).",
-			"Isolation does not block the instance metadata service: revoke the active sessions of the instance's role and rotate every secret it could read.")
+		out = append(out, "Keep the instance for the investigation: do not terminate or reboot it (memory evidence would be lost).")
+		out = append(out, credentialSteps(r)...)
 		if st := r.Step(report.StepSnapshot); st != nil && st.Status == report.Done {
 			out = append(out, "EBS snapshots were started and complete in the background; their ids are in the snapshot step's actions.")
 		}
@@ -491,4 +490,20 @@ func isolateSteps(r *report.Report, id string) []string {
 		out = append(out, fmt.Sprintf("    aws ec2 modify-network-interface-attribute --network-interface-id %s --groups <isolation-group-id>", eni))
 	}
 	return append(out, "Changing security groups does not cut connections already tracked; for a hard cut add network ACL DENY entries (ingress and egress) for the instance's private IPs in the ACLs of the OTHER subnets of the VPC, numbered below their first ALLOW.")
+}
+
+// credentialSteps say what is left of the instance's credentials for a person.
+func credentialSteps(r *report.Report) []string {
+	var out []string
+	if st := r.Step(report.StepCredentials); st != nil && st.Status == report.Done && r.Credentials != nil {
+		out = append(out, "The instance's sessions of role "+text(r.Credentials.Role, maxField)+
+			" are denied wherever they are used, its profile is removed and its metadata endpoint is off; other instances of the role are untouched. Rotate every secret the instance could read.")
+	} else {
+		out = append(out, "The instance's role credentials were not contained (see the credentials step): revoke the active sessions of the instance's role and rotate every secret it could read.")
+	}
+	if x := r.Exfiltration; x != nil && x.Suggested != "" {
+		out = append(out, "The credentials were used elsewhere. To revoke every session of the whole role issued so far (its healthy instances too, until they fetch new credentials), a person may run:",
+			"    "+text(x.Suggested, 2*maxField))
+	}
+	return out
 }

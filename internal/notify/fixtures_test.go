@@ -67,11 +67,25 @@ func contained() *report.Report {
 				Actions: []string{"snap-0123456789abcdef0 of vol-0aa0bb0cc0dd0ee0f", "snap-0fedcba9876543210 of vol-0ff0ee0dd0cc0bb0a"}},
 			{Name: report.StepTag, Status: report.Done, Detail: "tagged instance, volumes and snapshots",
 				Actions: []string{"CreateTags firebreak:status=contained firebreak:case=fb-" + findingID[:12]}},
+			{Name: report.StepCredentials, Status: report.Done, Detail: "role web-server: sessions of this instance denied, profile removed, metadata endpoint off"},
 		},
+		Credentials: &report.Credentials{Role: "web-server", ProfileARN: "arn:aws:iam::" + account + ":instance-profile/web-server",
+			InstanceARN: "arn:aws:ec2:" + region + ":" + account + ":instance/" + instanceID, DeniedAt: started.Add(2 * time.Second),
+			Disassociated: true, MetadataDisabled: true},
 		StartedAt:  started,
 		IsolatedAt: started.Add(1830 * time.Millisecond),
 		FinishedAt: started.Add(4200 * time.Millisecond),
 	}
+}
+
+// exfiltrated is a containment after the instance's credentials were used
+// outside AWS: the role-wide revocation is suggested, never run.
+func exfiltrated() *report.Report {
+	r := contained()
+	r.Finding.Type = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
+	r.Exfiltration = &report.Exfiltration{Role: "web-server",
+		Suggested: `aws iam put-role-policy --role-name web-server --policy-name firebreak-revoke-older-sessions --policy-document '{...}'`}
+	return r
 }
 
 func dryRun() *report.Report {

@@ -41,6 +41,7 @@ func TestRenderGolden(t *testing.T) {
 		report *report.Report
 	}{
 		{"contained", contained()},
+		{"exfiltrated", exfiltrated()},
 		{"dry-run", dryRun()},
 		{"notify-target", notifyTarget()},
 		{"partial-failure-detach", partialFailure()},
