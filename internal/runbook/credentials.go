@@ -26,7 +26,7 @@ import (
 // association removed so the metadata service hands out no new ones, and the
 // metadata endpoint off. It starts with the instance's description and
 // waits for nothing else, so it never delays isolation.
-func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.Credentials) {
+func (r *run) credentials(ctx context.Context, f *facts, ec2Writes func()) (report.Step, *report.Credentials) {
 	p := r.inst.raw.IamInstanceProfile
 	if p == nil || aws.ToString(p.Arn) == "" {
 		// A retry after an earlier attempt removed the profile: the record
@@ -108,9 +108,11 @@ func (r *run) credentials(ctx context.Context, f *facts) (report.Step, *report.C
 		default:
 			c.DeniedAt = r.opt.Now().UTC()
 		}
+		ec2Writes()
 		c.AssociationID, cutErr = r.disassociate(ctx, f)
 	})
 	wg.Go(func() {
+		ec2Writes()
 		if c.MetadataEndpoint == string(ec2types.InstanceMetadataEndpointStateDisabled) {
 			return // already off (a retry): nothing to send
 		}
@@ -196,7 +198,7 @@ func partitionOf(region string) string {
 // balancers left as they are, the instance tagged so a release finds the case.
 func (r *run) credentialsOnly(ctx context.Context, f *facts, note string) Outcome {
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
-	s, c := r.credentials(ctx, f)
+	s, c := r.credentials(ctx, f, func() {})
 	cp, _ := capture.wait()
 	steps := []report.Step{cp.step}
 	for _, name := range report.StepNames[1:] {

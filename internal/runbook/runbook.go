@@ -228,7 +228,9 @@ func (rb *Runbook) Run(ctx context.Context, t Target) Outcome {
 	snapshot := async(func() (snapshotted, error) { return r.snapshot(ctx, f), nil })
 	capture := async(func() (captured, error) { return r.capture(ctx, f), nil })
 	creds := async(func() (credentialsDone, error) {
-		s, c := r.credentials(ctx, f)
+		// The deny starts now (IAM); the instance's own EC2 writes wait for
+		// isolation and protection, which need EC2's mutating rate more.
+		s, c := r.credentials(ctx, f, func() { isolate.wait(); protect.wait() })
 		return credentialsDone{s, c}, nil
 	})
 
